@@ -1,0 +1,207 @@
+//! Canonical bytes: the only module that names `bincode`.
+//!
+//! One fixed configuration (little-endian, fixed-width integers), a byte limit on every
+//! decode, trailing bytes rejected, and a re-encoding check so that a value has exactly one
+//! accepted encoding. `docs/FORMAT.md` describes the resulting bytes.
+
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
+use bincode::enc::write::Writer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::DecodeError;
+
+/// Largest accepted record body, in bytes. A decode never reads or allocates past it.
+pub const MAX_BODY_LEN: usize = 16 * 1024;
+
+type Config = Configuration<LittleEndian, Fixint, Limit<MAX_BODY_LEN>>;
+
+const fn config() -> Config {
+    config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_BODY_LEN>()
+}
+
+/// Encodes `value` in the canonical configuration.
+///
+/// Encoding our own types cannot fail (no `usize`, maps or unsized sequences; every
+/// validated field is within the limit), so a failure is reported as an oversized body.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
+    let bytes = bincode::serde::encode_to_vec(value, config())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if bytes.len() > MAX_BODY_LEN {
+        return Err(DecodeError::TooLong {
+            len: bytes.len(),
+            max: MAX_BODY_LEN,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Decodes `bytes` as a `T`, accepting only the canonical encoding of the whole input.
+///
+/// # Errors
+/// [`DecodeError::TooLong`] before reading anything when `bytes` exceeds [`MAX_BODY_LEN`];
+/// [`DecodeError::Malformed`] for bytes that do not decode (truncation, bad tags, invalid
+/// fields, a length prefix past the limit); [`DecodeError::TrailingBytes`] when the value
+/// ends early; [`DecodeError::NonCanonical`] when re-encoding gives other bytes.
+pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    if bytes.len() > MAX_BODY_LEN {
+        return Err(DecodeError::TooLong {
+            len: bytes.len(),
+            max: MAX_BODY_LEN,
+        });
+    }
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(DecodeError::TrailingBytes {
+            at: read,
+            extra: bytes.len() - read,
+        });
+    }
+    // Re-encode without allocating: compare each written piece against the input.
+    let mut cmp = CompareWriter {
+        expected: bytes,
+        pos: 0,
+    };
+    match bincode::serde::encode_into_writer(&value, &mut cmp, config()) {
+        Ok(()) if cmp.pos == bytes.len() => Ok(value),
+        _ => Err(DecodeError::NonCanonical),
+    }
+}
+
+/// A bincode writer that fails as soon as what is written departs from `expected`.
+struct CompareWriter<'a> {
+    expected: &'a [u8],
+    pos: usize,
+}
+
+impl Writer for CompareWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        let end = self.pos + bytes.len();
+        if self.expected.get(self.pos..end) == Some(bytes) {
+            self.pos = end;
+            Ok(())
+        } else {
+            Err(bincode::error::EncodeError::Other("re-encoding differs"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Probe {
+        a: u32,
+        b: Option<u16>,
+        s: String,
+        v: Vec<u8>,
+        flag: bool,
+    }
+
+    fn probe() -> Probe {
+        Probe {
+            a: 7,
+            b: Some(2),
+            s: "hi".into(),
+            v: vec![1, 2, 3],
+            flag: true,
+        }
+    }
+
+    #[test]
+    fn fixed_little_endian_layout() {
+        let bytes = encode(&probe()).unwrap();
+        let mut want = vec![7, 0, 0, 0, 1, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'h', b'i'];
+        want.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 1]);
+        assert_eq!(bytes, want);
+        assert_eq!(decode_canonical::<Probe>(&bytes).unwrap(), probe());
+    }
+
+    #[test]
+    fn trailing_bytes_rejected() {
+        let mut bytes = encode(&probe()).unwrap();
+        bytes.push(0);
+        let n = bytes.len();
+        assert_eq!(
+            decode_canonical::<Probe>(&bytes),
+            Err(DecodeError::TrailingBytes {
+                at: n - 1,
+                extra: 1
+            })
+        );
+    }
+
+    #[test]
+    fn huge_length_prefix_refused_without_allocating() {
+        // A string length claiming 2^40 bytes (a terabyte): refused by the limit before any
+        // allocation; if it were honoured this test would abort with an allocation failure.
+        let mut bytes = vec![7, 0, 0, 0, 0];
+        bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = decode_canonical::<Probe>(&bytes).unwrap_err();
+        assert!(matches!(err, DecodeError::Malformed(_)), "{err}");
+        // The same for a sequence claiming u64::MAX elements.
+        let mut bytes = vec![7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode_canonical::<Probe>(&bytes).is_err());
+    }
+
+    #[test]
+    fn oversized_input_refused_before_decoding() {
+        let bytes = vec![0u8; MAX_BODY_LEN + 1];
+        assert_eq!(
+            decode_canonical::<Probe>(&bytes),
+            Err(DecodeError::TooLong {
+                len: MAX_BODY_LEN + 1,
+                max: MAX_BODY_LEN
+            })
+        );
+    }
+
+    #[test]
+    fn bool_and_option_tags_are_strict() {
+        let mut bytes = encode(&probe()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] = 2; // bool must be 0 or 1
+        assert!(decode_canonical::<Probe>(&bytes).is_err());
+        let mut bytes = encode(&probe()).unwrap();
+        bytes[4] = 2; // option tag must be 0 or 1
+        assert!(decode_canonical::<Probe>(&bytes).is_err());
+    }
+
+    /// A type whose decoding normalises its input: two encodings, one value. The re-encoding
+    /// check is what refuses the second encoding.
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    #[serde(from = "u8", into = "u8")]
+    struct Lenient(bool);
+    impl From<u8> for Lenient {
+        fn from(b: u8) -> Self {
+            Lenient(b != 0)
+        }
+    }
+    impl From<Lenient> for u8 {
+        fn from(l: Lenient) -> u8 {
+            u8::from(l.0)
+        }
+    }
+    impl Clone for Lenient {
+        fn clone(&self) -> Self {
+            Lenient(self.0)
+        }
+    }
+
+    #[test]
+    fn non_canonical_body_rejected() {
+        assert!(decode_canonical::<Lenient>(&[1]).is_ok());
+        assert_eq!(
+            decode_canonical::<Lenient>(&[2]).unwrap_err(),
+            DecodeError::NonCanonical
+        );
+    }
+}

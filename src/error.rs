@@ -1,0 +1,430 @@
+//! Error types: one narrow error per operation, and the umbrella [`Error`].
+
+use thiserror::Error;
+
+use crate::event::EventKind;
+use crate::id::{KeyId, SubjectId};
+use crate::record::RecordId;
+use crate::time::Timestamp;
+use crate::trust::Role;
+
+/// A malformed subject identifier.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// The text has no `scheme:` prefix.
+    #[error("subject ID has no scheme prefix; expected eartag:, iso11784: or lot:")]
+    MissingScheme,
+    /// The scheme prefix is not one this crate knows.
+    #[error("unknown subject ID scheme {0:?}; expected eartag, iso11784 or lot")]
+    UnknownScheme(String),
+    /// Wrong number of digits.
+    #[error("{what} must be {expected} digits, got {found}")]
+    WrongLength {
+        /// What was being parsed.
+        what: &'static str,
+        /// Digits required.
+        expected: usize,
+        /// Characters found.
+        found: usize,
+    },
+    /// A character that is not an ASCII digit.
+    #[error("{what} has non-digit {ch:?} at position {position}")]
+    NonDigit {
+        /// What was being parsed.
+        what: &'static str,
+        /// Byte offset of the character.
+        position: usize,
+        /// The character.
+        ch: char,
+    },
+    /// The ear tag's first digit is not a known species.
+    #[error("unknown species code {0} (1 pig, 2 cattle, 3 sheep/goat)")]
+    UnknownSpecies(u8),
+    /// The county code does not start with a GB/T 2260 province code.
+    #[error("unknown province code {0:02} in county code")]
+    UnknownProvince(u8),
+    /// The ear tag number has more than 15 digits.
+    #[error("ear tag code {0} has more than 15 digits")]
+    EarTagOutOfRange(u64),
+    /// The county is not six digits.
+    #[error("county code {0} is not six digits")]
+    CountyOutOfRange(u32),
+    /// The serial is more than eight digits.
+    #[error("ear tag serial {0} is more than eight digits")]
+    SerialOutOfRange(u32),
+    /// ISO 11784 country or manufacturer code outside 001–998.
+    #[error("ISO 11784 country or manufacturer code {0:03} is not assigned (001-998)")]
+    CountryCodeOutOfRange(u16),
+    /// ISO 11784 national ID with more than 12 digits.
+    #[error("ISO 11784 national ID {0} is more than 12 digits")]
+    NationalIdOutOfRange(u64),
+    /// GTIN with more than 14 digits.
+    #[error("GTIN {0} is more than 14 digits")]
+    GtinOutOfRange(u64),
+    /// GTIN check digit mismatch.
+    #[error("bad GTIN check digit: expected {expected}, found {found}")]
+    BadCheckDigit {
+        /// The check digit the other 13 digits call for.
+        expected: u8,
+        /// The last digit given.
+        found: u8,
+    },
+    /// No `/` between GTIN and lot.
+    #[error("lot ID must be GTIN14/LOT, with a slash before the lot")]
+    MissingLotSeparator,
+    /// Empty lot string.
+    #[error("lot number is empty")]
+    LotEmpty,
+    /// Lot string over 20 characters.
+    #[error("lot number is {0} characters, more than 20")]
+    LotTooLong(usize),
+    /// A character outside the GS1 AI encodable set 82.
+    #[error("lot number has {ch:?} at position {position}, outside the GS1 character set")]
+    LotCharacter {
+        /// Byte offset of the character.
+        position: usize,
+        /// The character.
+        ch: char,
+    },
+}
+
+/// An invalid [`Text`](crate::Text) field.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TextError {
+    /// Empty text.
+    #[error("text field is empty")]
+    Empty,
+    /// Longer than [`MAX_TEXT_LEN`](crate::MAX_TEXT_LEN) bytes.
+    #[error("text field is {0} bytes, more than 96")]
+    TooLong(usize),
+    /// Holds a control character.
+    #[error("text field has a control character at byte {position}")]
+    ControlCharacter {
+        /// Byte offset.
+        position: usize,
+    },
+}
+
+/// Text that is not the expected number of hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[error("expected {expected} hex digits")]
+pub struct ParseHexError {
+    /// Hex digits expected.
+    pub expected: usize,
+}
+
+/// Record body bytes that cannot be accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Longer than the body limit; nothing was decoded.
+    #[error("body is {len} bytes, more than the limit of {max}")]
+    TooLong {
+        /// Length received.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A format version this crate does not read.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u16),
+    /// The bytes do not decode (the decoder's message says where it stopped making sense).
+    #[error("malformed body: {0}")]
+    Malformed(String),
+    /// The body ends before the input does.
+    #[error("{extra} trailing bytes after the body, from offset {at}")]
+    TrailingBytes {
+        /// Offset where the body ended.
+        at: usize,
+        /// Bytes left over.
+        extra: usize,
+    },
+    /// The body decodes, but re-encoding it gives other bytes.
+    #[error("body is not in canonical encoding")]
+    NonCanonical,
+    /// The body decodes but breaks a rule of the format.
+    #[error("invalid body: {0}")]
+    Invalid(&'static str),
+}
+
+/// A malformed record frame in a byte stream.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The stream does not start with the ledger magic line.
+    #[error("not an agritrace ledger (bad magic line)")]
+    BadMagic,
+    /// The stream ends inside a frame.
+    #[error("truncated at byte offset {offset}: needed {need} bytes, {have} available")]
+    Truncated {
+        /// Offset of the field being read.
+        offset: u64,
+        /// Bytes needed.
+        need: usize,
+        /// Bytes there were.
+        have: usize,
+    },
+    /// A frame claims a body over the limit.
+    #[error("frame at byte offset {offset} claims a {len}-byte body, more than the limit of {max}")]
+    TooLong {
+        /// Offset of the frame.
+        offset: u64,
+        /// Claimed length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The reader failed.
+    #[error("read error at byte offset {offset}: {message}")]
+    Io {
+        /// Offset of the frame.
+        offset: u64,
+        /// The I/O error's message.
+        message: String,
+    },
+}
+
+/// A key that cannot be trusted as asked.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// Not the canonical encoding of a curve point.
+    #[error("key {0} is not a canonical curve point encoding")]
+    NonCanonicalKey(KeyId),
+    /// A small-order point: it would verify forged signatures.
+    #[error("key {0} is a small-order point")]
+    SmallOrderKey(KeyId),
+    /// A point with a torsion component: no honest key generator produces one.
+    #[error("key {0} has a small-order component")]
+    MixedOrderKey(KeyId),
+    /// The key is already in the store.
+    #[error("key {0} is already trusted")]
+    AlreadyTrusted(KeyId),
+    /// The key is not in the store.
+    #[error("key {0} is not in the trust store")]
+    UnknownKey(KeyId),
+    /// A validity window that contains no instant.
+    #[error("key {0}: validity window would be empty")]
+    EmptyWindow(KeyId),
+}
+
+/// A record that cannot be appended to a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The chain ended with an end-of-chain record.
+    #[error("chain of {0} has ended; nothing may be appended")]
+    Ended(SubjectId),
+    /// The new record's time is before the tip's.
+    #[error("record time {time} is before the chain tip's time {tip}")]
+    TimeBeforeTip {
+        /// Time asked for.
+        time: Timestamp,
+        /// Time of the tip.
+        tip: Timestamp,
+    },
+    /// The event breaks a rule of the format (see [`DecodeError::Invalid`]).
+    #[error("invalid record: {0}")]
+    Invalid(DecodeError),
+}
+
+/// Why a record was rejected. The checks run in this order and the first failure is
+/// reported: decode, link (subject, seq, prev, time, end of chain), signer, signature,
+/// lineage.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The body bytes do not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The chain to verify has no records.
+    #[error("chain has no records")]
+    EmptyChain,
+    /// The record is about another subject.
+    #[error("record is about {found}, expected {expected}")]
+    WrongSubject {
+        /// The chain's subject.
+        expected: SubjectId,
+        /// The record's subject.
+        found: SubjectId,
+    },
+    /// Not the next sequence number (a gap, a reordering, or a missing start).
+    #[error("expected seq {expected}, found seq {found}")]
+    UnexpectedSeq {
+        /// The seq that should come next.
+        expected: u64,
+        /// The seq found.
+        found: u64,
+    },
+    /// The same record again.
+    #[error("duplicate of record seq {seq}")]
+    Duplicate {
+        /// Its seq.
+        seq: u64,
+    },
+    /// A different record with the tip's seq: two histories.
+    #[error("fork: a different record {existing} already holds seq {seq}")]
+    Fork {
+        /// The contested seq.
+        seq: u64,
+        /// The record accepted first at that seq.
+        existing: RecordId,
+    },
+    /// `prev` is not the ID of the previous record.
+    #[error("prev link names {found}, expected {expected}")]
+    PrevMismatch {
+        /// ID of the previous record.
+        expected: RecordId,
+        /// ID the record names.
+        found: RecordId,
+    },
+    /// Time runs backwards along the chain.
+    #[error("record time {found} is before the previous record's {previous}")]
+    TimeWentBackwards {
+        /// Time of the previous record.
+        previous: Timestamp,
+        /// Time of this record.
+        found: Timestamp,
+    },
+    /// A record after the end-of-chain record.
+    #[error("record after end of chain")]
+    AfterEndOfChain,
+    /// The signer is not in the trust store.
+    #[error("signer {0} is not trusted")]
+    UntrustedKey(KeyId),
+    /// The signer was revoked before the record's time.
+    #[error("signer {key} was revoked at {revoked_at}")]
+    RevokedKey {
+        /// The signer.
+        key: KeyId,
+        /// When it was revoked.
+        revoked_at: Timestamp,
+    },
+    /// The record predates the signer's validity window.
+    #[error("signer {key} is valid only from {valid_from}")]
+    KeyNotYetValid {
+        /// The signer.
+        key: KeyId,
+        /// Start of its window.
+        valid_from: Timestamp,
+    },
+    /// The record is after the signer's validity window (expired or rotated out).
+    #[error("signer {key} was valid only until {valid_until}")]
+    KeyExpired {
+        /// The signer.
+        key: KeyId,
+        /// End of its window.
+        valid_until: Timestamp,
+    },
+    /// The signer's role may not sign this event.
+    #[error("signer {key} has role {role}, which may not sign {event}")]
+    RoleNotAllowed {
+        /// The signer.
+        key: KeyId,
+        /// Its role.
+        role: Role,
+        /// The event kind.
+        event: EventKind,
+    },
+    /// The Ed25519 signature does not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// A lineage reference names a record that is not in the verified set.
+    #[error("lineage parent {parent} of {subject} is missing")]
+    MissingParent {
+        /// The parent subject.
+        subject: SubjectId,
+        /// The parent record.
+        parent: RecordId,
+    },
+    /// A lineage reference names a record of a chain that failed verification before it.
+    #[error("lineage parent {parent} of {subject} did not verify")]
+    ParentNotVerified {
+        /// The parent subject.
+        subject: SubjectId,
+        /// The parent record.
+        parent: RecordId,
+    },
+    /// A lineage reference names a record of another subject than it says.
+    #[error("lineage parent {parent} belongs to {actual}, not {claimed}")]
+    ParentSubjectMismatch {
+        /// Subject named in the reference.
+        claimed: SubjectId,
+        /// Subject of the record found.
+        actual: SubjectId,
+        /// The parent record.
+        parent: RecordId,
+    },
+    /// The parent record is later than the record that derives from it.
+    #[error("lineage parent {parent} is dated after this record")]
+    ParentAfterChild {
+        /// The parent record.
+        parent: RecordId,
+    },
+}
+
+/// A rejected record: where it is, what it is, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("record {index}{} ({}): {reason}", subject_suffix(.subject.as_ref()), record_text(.record.as_ref()))]
+pub struct VerifyError {
+    /// Position of the record in the input.
+    pub index: usize,
+    /// The record's subject, when its body decoded.
+    pub subject: Option<SubjectId>,
+    /// The record's ID (hash of its body bytes); `None` only for [`Reason::EmptyChain`].
+    pub record: Option<RecordId>,
+    /// Why it was rejected.
+    pub reason: Reason,
+}
+
+fn subject_suffix(s: Option<&SubjectId>) -> String {
+    s.map_or_else(String::new, |s| format!(" of {s}"))
+}
+
+fn record_text(r: Option<&RecordId>) -> String {
+    r.map_or_else(|| "no record".to_owned(), |r| format!("id {}", r.short()))
+}
+
+/// Every rejected chain of a verified set: the first bad record of each, by input index.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{} chain(s) failed verification; first: {}", .errors.len(), first(.errors))]
+pub struct VerifyErrors {
+    /// One error per failing chain, sorted by record index.
+    pub errors: Vec<VerifyError>,
+}
+
+fn first(errors: &[VerifyError]) -> String {
+    errors.first().map_or_else(String::new, ToString::to_string)
+}
+
+/// Any error of this crate.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// See [`IdError`].
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// See [`TextError`].
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// See [`DecodeError`].
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// See [`FrameError`].
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// See [`TrustError`].
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    /// See [`AppendError`].
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    /// See [`VerifyError`].
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// See [`VerifyErrors`].
+    #[error(transparent)]
+    VerifySet(#[from] VerifyErrors),
+}

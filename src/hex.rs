@@ -1,0 +1,63 @@
+//! Lower-case hexadecimal for IDs and keys.
+
+use std::fmt;
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// Writes lower-case hex of `bytes` to a formatter without allocating.
+pub(crate) fn write(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+/// Parses exactly `N` bytes of hex (either case).
+///
+/// Returns `None` when the length is not `2 * N` or a character is not a hex digit.
+pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trip() {
+        let s = super::encode(&[0, 1, 0xab, 0xff]);
+        assert_eq!(s, "0001abff");
+        assert_eq!(super::decode_array::<4>(&s), Some([0, 1, 0xab, 0xff]));
+        assert_eq!(
+            super::decode_array::<4>("0001ABFF"),
+            Some([0, 1, 0xab, 0xff])
+        );
+        assert_eq!(super::decode_array::<4>("0001abf"), None);
+        assert_eq!(super::decode_array::<2>("zz00"), None);
+    }
+}

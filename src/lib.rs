@@ -1,0 +1,112 @@
+//! Signed, hash-chained provenance records for agricultural products, verifiable offline.
+//!
+//! Every animal or lot (a pig with an ear tag, a lot of chestnuts) gets a chain of records
+//! — registration, weighings, daily steps, feeding, treatments, moves, slaughter into cuts
+//! and packs, sale — each Ed25519-signed by the party or device that made it and linked by
+//! SHA-256 to the previous record of the same subject. Anyone holding the records can check
+//! the whole history and see any edit, deletion, reordering, insertion or fork.
+//!
+//! # Quick start
+//!
+//! ```
+//! use agritrace::{Chain, Event, KeyGrant, Policy, Role, Signer, SubjectId, Text, Timestamp, TrustStore, Verifier};
+//!
+//! // Keys: a pedometer gateway signs daily steps, a vet signs vaccinations.
+//! let gateway = Signer::from_seed([1; 32]);
+//! let vet = Signer::from_seed([2; 32]);
+//! let since = Timestamp::from_millis(0);
+//! let mut trust = TrustStore::new();
+//! trust.add(gateway.public_key(), KeyGrant::new(Text::new("pen 3 gateway")?, Role::Device, since))?;
+//! trust.add(vet.public_key(), KeyGrant::new(Text::new("Dr. Li")?, Role::Vet, since))?;
+//!
+//! // A pig's chain.
+//! let pig: SubjectId = "eartag:161083000000042".parse()?;
+//! let mut chain = Chain::new(pig.clone());
+//! let day = agritrace::Day::from_ymd(2026, 5, 1).ok_or("date")?;
+//! let t = Timestamp::at_start_of(day);
+//! let records = vec![
+//!     chain.append(&gateway, t, Event::DailyActivity { day, steps: 15_230, device: Text::new("PD-0042")? })?,
+//!     chain.append(&vet, t, Event::Treatment {
+//!         kind: agritrace::TreatmentKind::Vaccination,
+//!         product: Text::new("swine fever vaccine")?,
+//!         withdrawal_days: 28,
+//!     })?,
+//! ];
+//!
+//! // Anyone with the records and the trusted keys verifies them offline.
+//! let policy = Policy::livestock();
+//! let verified = Verifier::new(&trust, &policy).verify_chain(&pig, &records)?;
+//! assert_eq!(verified.len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Overview
+//!
+//! - Identifiers: [`SubjectId`] over [`EarTag`], [`Iso11784`] and [`GtinLot`], each validated.
+//! - What happened: [`Event`], integer units only; [`EventKind`] names the kinds.
+//! - Records: [`Chain::append`] builds a [`RecordBody`], encodes it canonically, and signs its
+//!   [`RecordId`] with a [`Signer`], giving a [`SignedRecord`].
+//! - Trust: a [`TrustStore`] maps keys to parties, [`Role`]s and validity windows; a
+//!   [`Policy`] says which roles may sign which events.
+//! - Verification: [`Verifier`] returns a [`VerifiedChain`] or [`VerifiedSet`] witness, or a
+//!   [`VerifyError`] naming the record (index, subject, ID) and the [`Reason`].
+//! - Files: [`write_ledger`] and [`LedgerReader`] frame records in a byte stream.
+//!
+//! # Security model
+//!
+//! `Ok` from a [`Verifier`] means: every record decodes from its canonical bytes; each
+//! subject's records form one unbroken chain from seq 0 (no gap, reordering, duplicate or
+//! fork, time never running backwards, nothing after an end-of-chain record); every record
+//! is signed (ZIP-215, through ed25519-zebra) by a key the trust store holds, valid and not
+//! revoked at the record's time, in a role the policy allows for that event; and, for sets,
+//! every lineage reference lands on a verified record of the named subject.
+//!
+//! It does not mean: that the chain is *complete* at its end (a holder can withhold the
+//! newest records — the transparency log closes that gap); that record times are true (they
+//! are the signer's claim, only checked for order and key validity); or that the trust
+//! store itself is right.
+//!
+//! # Wire format
+//!
+//! A record body is bincode 2 (little-endian, fixed-width integers) of [`RecordBody`],
+//! at most [`MAX_BODY_LEN`] bytes, accepted only in its canonical encoding. Its ID is
+//! `SHA-256("agritrace/v1/record\0" || body)`; the signature covers
+//! `"agritrace/v1/signature\0" || ID`. `docs/FORMAT.md` gives every byte.
+
+mod chain;
+mod encoding;
+mod error;
+mod event;
+mod hash;
+mod hex;
+mod id;
+mod record;
+mod signing;
+mod time;
+mod trust;
+mod verify;
+
+pub use crate::chain::Chain;
+pub use crate::encoding::MAX_BODY_LEN;
+pub use crate::error::{
+    AppendError, DecodeError, Error, FrameError, IdError, ParseHexError, Reason, TextError,
+    TrustError, VerifyError, VerifyErrors,
+};
+pub use crate::event::{
+    DeviceKind, EndReason, Event, EventKind, InspectionKind, InspectionResult, LineageRef,
+    MAX_PARENTS, MAX_TEXT_LEN, RecallKind, Registration, Sex, Text, TreatmentKind,
+};
+pub use crate::id::{
+    EarTag, GtinLot, Iso11784, KeyId, MAX_LOT_LEN, Species, SubjectId, gtin_check_digit,
+};
+pub use crate::record::{
+    FORMAT_VERSION, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId, SIGNATURE_LEN, SignedRecord,
+    write_ledger,
+};
+pub use crate::signing::{PublicKey, Signer};
+pub use crate::time::{Day, Timestamp};
+pub use crate::trust::{KeyGrant, Policy, Role, TrustStore};
+pub use crate::verify::{
+    SignatureItem, VerifiedChain, VerifiedRecord, VerifiedSet, Verifier, verify_signature,
+    verify_signatures,
+};

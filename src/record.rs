@@ -1,0 +1,414 @@
+//! Record bodies, signed records, record IDs, and the framing of records in a byte stream.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{self, MAX_BODY_LEN};
+use crate::error::{DecodeError, FrameError};
+use crate::event::Event;
+use crate::hash;
+use crate::id::SubjectId;
+use crate::signing::PublicKey;
+use crate::time::Timestamp;
+
+/// The record format version this crate writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// Length of a detached Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// A record ID: `SHA-256("agritrace/v1/record\0" || body bytes)`.
+///
+/// The signature is not part of the ID, so one body has exactly one ID.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordId([u8; 32]);
+
+impl RecordId {
+    /// The ID of exactly these body bytes.
+    #[must_use]
+    pub fn of_body(body: &[u8]) -> Self {
+        Self(hash::tagged(hash::RECORD_TAG, body))
+    }
+
+    /// Wraps 32 bytes.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The first 8 hex digits, for people.
+    #[must_use]
+    pub fn short(&self) -> String {
+        crate::hex::encode(&self.0[..4])
+    }
+}
+
+impl fmt::Display for RecordId {
+    /// 64 lower-case hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::hex::write(f, &self.0)
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordId({self})")
+    }
+}
+
+impl FromStr for RecordId {
+    type Err = crate::error::ParseHexError;
+    /// Parses 64 hex digits.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::hex::decode_array(s)
+            .map(Self)
+            .ok_or(crate::error::ParseHexError { expected: 64 })
+    }
+}
+
+/// The signed content of a record, in canonical field order.
+///
+/// Built by [`Chain::append`](crate::Chain::append); read back from bytes by
+/// [`RecordBody::decode`].
+// Invariant: `event.check(&subject)` holds; `prev` is `None` exactly when `seq == 0`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordBody {
+    version: u16,
+    subject: SubjectId,
+    seq: u64,
+    prev: Option<RecordId>,
+    time: Timestamp,
+    signer: PublicKey,
+    event: Event,
+}
+
+impl RecordBody {
+    pub(crate) fn new(
+        subject: SubjectId,
+        seq: u64,
+        prev: Option<RecordId>,
+        time: Timestamp,
+        signer: PublicKey,
+        event: Event,
+    ) -> Self {
+        debug_assert_eq!(prev.is_none(), seq == 0);
+        Self {
+            version: FORMAT_VERSION,
+            subject,
+            seq,
+            prev,
+            time,
+            signer,
+            event,
+        }
+    }
+
+    /// Decodes untrusted body bytes: version check, bounded canonical decode, field rules.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming what is wrong: an unsupported version, truncation, a malformed
+    /// field, trailing bytes, a non-canonical encoding, or a rule such as "prev present on
+    /// seq 0".
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let version = match bytes {
+            [a, b, ..] => u16::from_le_bytes([*a, *b]),
+            _ => {
+                return Err(DecodeError::Malformed(
+                    "body shorter than its version field".into(),
+                ));
+            }
+        };
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let body: Self = encoding::decode_canonical(bytes)?;
+        if body.prev.is_some() != (body.seq != 0) {
+            return Err(DecodeError::Invalid(if body.seq == 0 {
+                "seq 0 names a previous record"
+            } else {
+                "record after seq 0 names no previous record"
+            }));
+        }
+        body.event
+            .check(&body.subject)
+            .map_err(DecodeError::Invalid)?;
+        Ok(body)
+    }
+
+    /// The canonical bytes of this body.
+    ///
+    /// # Errors
+    /// [`DecodeError::TooLong`] if the body exceeds [`MAX_BODY_LEN`].
+    pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
+        encoding::encode(self)
+    }
+
+    /// Format version.
+    #[must_use]
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+    /// The subject this record is about.
+    #[must_use]
+    pub fn subject(&self) -> &SubjectId {
+        &self.subject
+    }
+    /// Position in the subject's chain, from 0.
+    #[must_use]
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+    /// ID of the previous record of the same subject (`None` for seq 0).
+    #[must_use]
+    pub fn prev(&self) -> Option<&RecordId> {
+        self.prev.as_ref()
+    }
+    /// When the event happened, as claimed by the signer.
+    #[must_use]
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+    /// The key that signed this record.
+    #[must_use]
+    pub fn signer(&self) -> &PublicKey {
+        &self.signer
+    }
+    /// What happened.
+    #[must_use]
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// A record as it travels: the exact body bytes and a detached Ed25519 signature.
+///
+/// Nothing about it is trusted until a [`Verifier`](crate::Verifier) says so.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SignedRecord {
+    body: Vec<u8>,
+    signature: [u8; SIGNATURE_LEN],
+}
+
+impl SignedRecord {
+    /// Wraps untrusted body bytes and a signature.
+    #[must_use]
+    pub fn from_parts(body: Vec<u8>, signature: [u8; SIGNATURE_LEN]) -> Self {
+        Self { body, signature }
+    }
+
+    /// The body bytes, exactly as received or signed.
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The signature bytes.
+    #[must_use]
+    pub fn signature(&self) -> &[u8; SIGNATURE_LEN] {
+        &self.signature
+    }
+
+    /// The record ID of the body bytes (whether or not they decode).
+    #[must_use]
+    pub fn id(&self) -> RecordId {
+        RecordId::of_body(&self.body)
+    }
+
+    /// Length of this record's frame on the wire: 4 + body + 64.
+    #[must_use]
+    pub fn frame_len(&self) -> usize {
+        4 + self.body.len() + SIGNATURE_LEN
+    }
+
+    /// Appends this record's frame — `u32` little-endian body length, body, signature — to `out`.
+    pub fn write_frame(&self, out: &mut Vec<u8>) {
+        // Invariant: bodies built here or read from frames are at most MAX_BODY_LEN bytes.
+        let len = u32::try_from(self.body.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(&self.signature);
+    }
+
+    /// Reads one frame from the front of `bytes`, returning the record and the bytes used.
+    ///
+    /// # Errors
+    /// [`FrameError`] when the frame is truncated or its length exceeds [`MAX_BODY_LEN`].
+    pub fn read_frame(bytes: &[u8]) -> Result<(Self, usize), FrameError> {
+        let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
+            return Err(FrameError::Truncated {
+                offset: 0,
+                need: 4,
+                have: bytes.len(),
+            });
+        };
+        let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
+        if len > MAX_BODY_LEN {
+            return Err(FrameError::TooLong {
+                offset: 0,
+                len,
+                max: MAX_BODY_LEN,
+            });
+        }
+        let need = len + SIGNATURE_LEN;
+        let (Some(body), Some(sig)) = (rest.get(..len), rest.get(len..need)) else {
+            return Err(FrameError::Truncated {
+                offset: 4,
+                need,
+                have: rest.len(),
+            });
+        };
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(sig);
+        Ok((
+            Self {
+                body: body.to_vec(),
+                signature,
+            },
+            4 + need,
+        ))
+    }
+}
+
+impl fmt::Debug for SignedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedRecord")
+            .field("id", &self.id())
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Magic line that opens a ledger file.
+pub const LEDGER_MAGIC: &[u8; 20] = b"agritrace-ledger/v1\n";
+
+/// Writes a ledger file: [`LEDGER_MAGIC`] then each record's frame.
+///
+/// # Errors
+/// Any I/O error from `out`.
+pub fn write_ledger<'a, W: Write>(
+    mut out: W,
+    records: impl IntoIterator<Item = &'a SignedRecord>,
+) -> io::Result<()> {
+    out.write_all(LEDGER_MAGIC)?;
+    let mut buf = Vec::with_capacity(4096);
+    for r in records {
+        buf.clear();
+        r.write_frame(&mut buf);
+        out.write_all(&buf)?;
+    }
+    out.flush()
+}
+
+/// Reads records one at a time from a ledger file, in bounded memory.
+///
+/// Yields `Err` once and then stops at the first malformed or truncated frame; each error
+/// names the byte offset of the frame.
+///
+/// # Example
+/// ```
+/// use agritrace::{LedgerReader, write_ledger};
+/// let mut file = Vec::new();
+/// write_ledger(&mut file, [])?;
+/// let records: Vec<_> = LedgerReader::new(file.as_slice())?.collect::<Result<_, _>>()?;
+/// assert!(records.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct LedgerReader<R> {
+    inner: R,
+    offset: u64,
+    done: bool,
+}
+
+impl<R: Read> LedgerReader<R> {
+    /// Checks the magic line and positions the reader at the first frame.
+    ///
+    /// # Errors
+    /// [`FrameError::BadMagic`] when the input is not a ledger file, or an I/O error.
+    pub fn new(mut inner: R) -> Result<Self, FrameError> {
+        let mut magic = [0u8; LEDGER_MAGIC.len()];
+        read_full(&mut inner, &mut magic, 0)?;
+        if &magic != LEDGER_MAGIC {
+            return Err(FrameError::BadMagic);
+        }
+        Ok(Self {
+            inner,
+            offset: LEDGER_MAGIC.len() as u64,
+            done: false,
+        })
+    }
+
+    fn next_frame(&mut self) -> Result<Option<SignedRecord>, FrameError> {
+        let mut len = [0u8; 4];
+        match self.inner.read(&mut len[..1]) {
+            Ok(0) => return Ok(None),
+            Ok(_) => read_full(&mut self.inner, &mut len[1..], self.offset + 1)?,
+            Err(e) => {
+                return Err(FrameError::Io {
+                    offset: self.offset,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let n = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
+        if n > MAX_BODY_LEN {
+            return Err(FrameError::TooLong {
+                offset: self.offset,
+                len: n,
+                max: MAX_BODY_LEN,
+            });
+        }
+        let mut body = vec![0u8; n];
+        read_full(&mut self.inner, &mut body, self.offset + 4)?;
+        let mut signature = [0u8; SIGNATURE_LEN];
+        read_full(&mut self.inner, &mut signature, self.offset + 4 + n as u64)?;
+        self.offset += (4 + n + SIGNATURE_LEN) as u64;
+        Ok(Some(SignedRecord { body, signature }))
+    }
+}
+
+impl<R: Read> Iterator for LedgerReader<R> {
+    type Item = Result<SignedRecord, FrameError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.next_frame().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8], offset: u64) -> Result<(), FrameError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => {
+                return Err(FrameError::Truncated {
+                    offset,
+                    need: buf.len(),
+                    have: filled,
+                });
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(FrameError::Io {
+                    offset,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

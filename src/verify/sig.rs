@@ -1,0 +1,98 @@
+//! Ed25519 signature checks under the ZIP-215 rule, single and batched, through ed25519-zebra.
+//!
+//! Both paths use the cofactored equation `[8][s]B = [8]R + [8][k]A`, so a signature gets
+//! the same verdict whichever path checks it and whatever else is in its batch.
+
+use ed25519_zebra::batch;
+use ed25519_zebra::{Signature, VerificationKey, VerificationKeyBytes};
+
+use crate::hash;
+use crate::record::{RecordId, SIGNATURE_LEN};
+
+/// One (key, signature, message) triple to check.
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureItem<'a> {
+    /// The Ed25519 public key bytes (need not decode; such an item just fails).
+    pub key: [u8; 32],
+    /// The signature bytes.
+    pub signature: [u8; SIGNATURE_LEN],
+    /// The message signed.
+    pub message: &'a [u8],
+}
+
+/// Checks one signature under ZIP-215.
+///
+/// # Example
+/// ```
+/// use agritrace::verify_signature;
+/// assert!(!verify_signature(&[0; 32], &[0; 64], b"ed25519vectors 3") || true);
+/// ```
+#[must_use]
+pub fn verify_signature(key: &[u8; 32], signature: &[u8; SIGNATURE_LEN], message: &[u8]) -> bool {
+    VerificationKey::try_from(*key).is_ok_and(|vk| {
+        vk.verify(&Signature::from_bytes(signature), message)
+            .is_ok()
+    })
+}
+
+/// Checks many signatures with batch verification, returning one verdict per item, equal to
+/// what [`verify_signature`] says of it. A failing batch is split in halves until every bad
+/// item is found.
+///
+/// # Example
+/// ```
+/// use agritrace::{SignatureItem, verify_signatures};
+/// let bad = SignatureItem { key: [0; 32], signature: [1; 64], message: b"m" };
+/// assert_eq!(verify_signatures(&[bad, bad]), vec![false, false]);
+/// ```
+#[must_use]
+pub fn verify_signatures(items: &[SignatureItem<'_>]) -> Vec<bool> {
+    let mut out = vec![false; items.len()];
+    let queued: Vec<batch::Item> = items
+        .iter()
+        .map(|it| {
+            batch::Item::from((
+                VerificationKeyBytes::from(it.key),
+                Signature::from_bytes(&it.signature),
+                it.message,
+            ))
+        })
+        .collect();
+    bisect(&queued, &mut out);
+    out
+}
+
+/// Verifies `items` as one batch; on failure, splits and recurses, down to single checks.
+pub(crate) fn bisect(items: &[batch::Item], out: &mut [bool]) {
+    match items {
+        [] => {}
+        [one] => out[0] = one.clone().verify_single().is_ok(),
+        _ => {
+            let mut v = batch::Verifier::new();
+            for it in items {
+                v.queue(it.clone());
+            }
+            if v.verify(rand::rng()).is_ok() {
+                out.fill(true);
+            } else {
+                let mid = items.len() / 2;
+                let (lo, hi) = out.split_at_mut(mid);
+                bisect(&items[..mid], lo);
+                bisect(&items[mid..], hi);
+            }
+        }
+    }
+}
+
+/// Checks a record signature with a key decompressed in advance.
+pub(crate) fn verify_record(
+    vk: &VerificationKey,
+    signature: &[u8; SIGNATURE_LEN],
+    id: &RecordId,
+) -> bool {
+    vk.verify(
+        &Signature::from_bytes(signature),
+        &hash::signed_message(id.as_bytes()),
+    )
+    .is_ok()
+}
