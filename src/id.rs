@@ -138,7 +138,7 @@ impl TryFrom<u64> for EarTag {
         }
         let species = u8::try_from(code / 100_000_000_000_000).unwrap_or(0);
         Species::from_code(species)?;
-        let province = u8::try_from(code / 10_000_000_000_000 % 100).unwrap_or(0);
+        let province = u8::try_from(code / 1_000_000_000_000 % 100).unwrap_or(0);
         if !PROVINCES.contains(&province) {
             return Err(IdError::UnknownProvince(province));
         }
@@ -592,17 +592,18 @@ mod tests {
 
     #[test]
     fn gtin_check_digits() {
-        // GS1 example: 0 9506000 13435 8 (GTIN-14 of 9506000134358).
-        assert_eq!(gtin_check_digit(950_600_013_435), 8);
+        // EAN-13 4006381333931 (a real product code) and two made-up bodies.
+        assert_eq!(gtin_check_digit(400_638_133_393), 1);
+        assert_eq!(gtin_check_digit(950_600_013_435), 2);
         assert_eq!(gtin_check_digit(690_123_456_789), 2);
-        assert!(GtinLot::new(9_506_000_134_358, "A1").is_ok());
+        assert!(GtinLot::new(9_506_000_134_352, "A1").is_ok());
         let e = GtinLot::new(9_506_000_134_359, "A1").unwrap_err();
-        assert_eq!(e.to_string(), "bad GTIN check digit: expected 8, found 9");
+        assert_eq!(e.to_string(), "bad GTIN check digit: expected 2, found 9");
     }
 
     #[test]
     fn lot_rules() {
-        let g = 9_506_000_134_358;
+        let g = 9_506_000_134_352;
         assert!(matches!(GtinLot::new(g, ""), Err(IdError::LotEmpty)));
         assert!(matches!(
             GtinLot::new(g, "A".repeat(21).as_str()),
@@ -623,7 +624,7 @@ mod tests {
         for s in [
             "eartag:161083000000042",
             "iso11784:156000012345678",
-            "lot:09506000134358/L-1/2",
+            "lot:09506000134352/L-1/2",
         ] {
             let id: SubjectId = s.parse().unwrap();
             assert_eq!(id.to_string(), s);

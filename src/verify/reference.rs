@@ -172,3 +172,77 @@ pub(super) fn finish(
         .collect();
     Ok(VerifiedSet { chains })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, Text};
+    use crate::signing::Signer;
+    use crate::time::Timestamp;
+    use crate::trust::{KeyGrant, Role};
+
+    /// Signs a hand-built body, bypassing the checks of `Chain::append`.
+    fn signed(signer: &Signer, body: &RecordBody) -> SignedRecord {
+        let bytes = body.encode().unwrap();
+        let id = RecordId::of_body(&bytes);
+        SignedRecord::from_parts(bytes, signer.sign_record_id(&id))
+    }
+
+    #[test]
+    fn time_going_backwards_is_rejected() {
+        let farm = Signer::from_seed([1; 32]);
+        let mut trust = TrustStore::new();
+        let grant = KeyGrant::new(
+            Text::new("farm").unwrap(),
+            Role::Farm,
+            Timestamp::from_millis(0),
+        );
+        trust.add(farm.public_key(), grant).unwrap();
+        let pig: SubjectId = "eartag:161083000000042".parse().unwrap();
+        let w = |g| Event::Weighing { grams: g };
+        let first = RecordBody::new(
+            pig.clone(),
+            0,
+            None,
+            Timestamp::from_millis(500),
+            farm.public_key(),
+            w(1),
+        );
+        let r0 = signed(&farm, &first);
+        let second = RecordBody::new(
+            pig.clone(),
+            1,
+            Some(r0.id()),
+            Timestamp::from_millis(499),
+            farm.public_key(),
+            w(2),
+        );
+        let r1 = signed(&farm, &second);
+        let err = verify_chain(&trust, &Policy::livestock(), &pig, &[r0.clone(), r1]).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert_eq!(
+            err.reason,
+            Reason::TimeWentBackwards {
+                previous: Timestamp::from_millis(500),
+                found: Timestamp::from_millis(499)
+            }
+        );
+        let same = RecordBody::new(
+            pig.clone(),
+            1,
+            Some(r0.id()),
+            Timestamp::from_millis(500),
+            farm.public_key(),
+            w(2),
+        );
+        assert!(
+            verify_chain(
+                &trust,
+                &Policy::livestock(),
+                &pig,
+                &[r0, signed(&farm, &same)]
+            )
+            .is_ok()
+        );
+    }
+}
