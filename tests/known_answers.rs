@@ -1,0 +1,227 @@
+//! Known-answer vectors for format v1: fixed seed keys, the exact body bytes, record IDs and
+//! signatures, frozen in `tests/data/kat-v1.txt`.
+//!
+//! These bytes stay valid forever. A change that alters them is a format version bump with
+//! a CHANGELOG *Format* entry, never a quiet edit of the file. (To write the file for a
+//! new version: `AGRITRACE_WRITE_KAT=1 cargo test --test known_answers`.)
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::fmt::Write as _;
+
+use agritrace::*;
+use common::*;
+
+const KAT: &str = include_str!("data/kat-v1.txt");
+
+fn vectors() -> Vec<(&'static str, SignedRecord)> {
+    let k = keys();
+    let t = |ms| Timestamp::from_millis(ms);
+    let mut pig_chain = Chain::new(pig());
+    let reg = pig_chain
+        .append(&k.farm, t(1_767_225_600_000), registration())
+        .unwrap();
+    let steps = pig_chain
+        .append(
+            &k.gateway,
+            t(1_767_312_000_000),
+            Event::DailyActivity {
+                day: Day::from_ymd(2026, 1, 2).unwrap(),
+                steps: 15_230,
+                device: text("PD-0042"),
+            },
+        )
+        .unwrap();
+    let vacc = pig_chain
+        .append(
+            &k.vet,
+            t(1_767_398_400_000),
+            Event::Treatment {
+                kind: TreatmentKind::Vaccination,
+                product: text("classical swine fever vaccine"),
+                withdrawal_days: 28,
+            },
+        )
+        .unwrap();
+    let cut = Chain::new(cut())
+        .append(
+            &k.slaughterhouse,
+            t(1_783_000_000_000),
+            Event::Transformation {
+                parents: vec![LineageRef {
+                    subject: pig(),
+                    record: vacc.id(),
+                }],
+                product: text("pork belly"),
+                grams: 9_000,
+            },
+        )
+        .unwrap();
+    let chestnuts: SubjectId = "lot:04006381333931/CHESTNUT-26-09".parse().unwrap();
+    let harvest = Chain::new(chestnuts)
+        .append(
+            &k.farm,
+            t(1_788_000_000_000),
+            Event::Harvest {
+                crop: text("chestnuts 板栗"),
+                site: text("Qingjian orchard 5"),
+                grams: 1_250_000,
+            },
+        )
+        .unwrap();
+    let iso: SubjectId = "iso11784:156000012345678".parse().unwrap();
+    let weigh = Chain::new(iso)
+        .append(&k.gateway, t(0), Event::Weighing { grams: 1_150 })
+        .unwrap();
+    vec![
+        ("registration", reg),
+        ("daily-activity", steps),
+        ("vaccination", vacc),
+        ("transformation", cut),
+        ("harvest", harvest),
+        ("iso11784-weighing", weigh),
+    ]
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().fold(String::new(), |mut s, x| {
+        write!(s, "{x:02x}").unwrap();
+        s
+    })
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn render(v: &[(&str, SignedRecord)]) -> String {
+    let mut out = String::from(
+        "# agritrace format v1 known-answer vectors. Keys: Ed25519 seeds of 32 repeated bytes\n\
+         # (farm 0x11, gateway 0x22, vet 0x33, slaughterhouse 0x55). Frozen: never edit.\n",
+    );
+    for (name, r) in v {
+        write!(
+            out,
+            "name={name}\nbody={}\nid={}\nsig={}\n",
+            hex(r.body()),
+            r.id(),
+            hex(r.signature())
+        )
+        .unwrap();
+    }
+    out
+}
+
+struct Frozen {
+    name: String,
+    body: Vec<u8>,
+    id: String,
+    sig: [u8; 64],
+}
+
+fn frozen() -> Vec<Frozen> {
+    let lines: Vec<&str> = KAT
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    lines
+        .chunks(4)
+        .map(|c| {
+            let field = |i: usize, key: &str| c[i].strip_prefix(key).unwrap().to_owned();
+            Frozen {
+                name: field(0, "name="),
+                body: unhex(&field(1, "body=")),
+                id: field(2, "id="),
+                sig: unhex(&field(3, "sig=")).try_into().unwrap(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn encoder_reproduces_the_frozen_bytes() {
+    let v = vectors();
+    if std::env::var_os("AGRITRACE_WRITE_KAT").is_some() {
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kat-v1.txt"),
+            render(&v),
+        )
+        .unwrap();
+    }
+    let f = frozen();
+    assert!(f.len() >= 5);
+    assert_eq!(f.len(), v.len());
+    for (fz, (name, rec)) in f.iter().zip(&v) {
+        assert_eq!(&fz.name, name);
+        assert_eq!(
+            hex(&fz.body),
+            hex(rec.body()),
+            "body bytes of {name} changed: that is a format change"
+        );
+        assert_eq!(fz.id, rec.id().to_string(), "record ID of {name}");
+        assert_eq!(hex(&fz.sig), hex(rec.signature()), "signature of {name}");
+    }
+}
+
+#[test]
+fn frozen_bytes_decode_hash_and_verify() {
+    let k = keys();
+    let trust = trust(&k);
+    for fz in frozen() {
+        let rec = SignedRecord::from_parts(fz.body.clone(), fz.sig);
+        assert_eq!(rec.id().to_string(), fz.id, "{}", fz.name);
+        let body = RecordBody::decode(&fz.body).unwrap();
+        assert_eq!(body.version(), FORMAT_VERSION);
+        assert_eq!(
+            body.encode().unwrap(),
+            fz.body,
+            "{} re-encodes to the same bytes",
+            fz.name
+        );
+        let key = trust.grant(body.signer()).map(|g| g.role);
+        assert!(key.is_some(), "{} is signed by a fixture key", fz.name);
+        let msg = [b"agritrace/v1/signature\0".as_slice(), rec.id().as_bytes()].concat();
+        assert!(
+            verify_signature(body.signer().as_bytes(), &fz.sig, &msg),
+            "{}",
+            fz.name
+        );
+    }
+}
+
+#[test]
+fn frozen_chain_prefix_verifies_as_a_chain() {
+    let k = keys();
+    let f = frozen();
+    let records: Vec<SignedRecord> = f[..3]
+        .iter()
+        .map(|fz| SignedRecord::from_parts(fz.body.clone(), fz.sig))
+        .collect();
+    let v = Verifier::new(&trust(&k), &Policy::livestock())
+        .verify_chain(&pig(), &records)
+        .unwrap();
+    assert_eq!(v.len(), 3);
+}
+
+#[test]
+fn layout_of_the_first_fields_is_as_documented() {
+    // docs/FORMAT.md: u16 version, u32 subject tag (0 = ear tag), u64 ear-tag code, u64 seq,
+    // u8 prev tag (0 = none) …
+    let f = frozen();
+    let b = &f[0].body;
+    assert_eq!(&b[0..2], &1u16.to_le_bytes());
+    assert_eq!(&b[2..6], &0u32.to_le_bytes());
+    assert_eq!(&b[6..14], &161_083_000_000_042u64.to_le_bytes());
+    assert_eq!(&b[14..22], &0u64.to_le_bytes());
+    assert_eq!(b[22], 0);
+}
