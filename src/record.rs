@@ -412,3 +412,42 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8], offset: u64) -> Result<(), Fram
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_claiming_gigabytes_is_refused_without_allocating() {
+        let mut frame = u32::MAX.to_le_bytes().to_vec();
+        frame.extend_from_slice(&[0; 100]);
+        assert!(matches!(
+            SignedRecord::read_frame(&frame),
+            Err(FrameError::TooLong { .. })
+        ));
+        let mut file = LEDGER_MAGIC.to_vec();
+        file.extend_from_slice(&frame);
+        let mut reader = LedgerReader::new(file.as_slice()).unwrap();
+        assert!(matches!(
+            reader.next(),
+            Some(Err(FrameError::TooLong { offset: 20, .. }))
+        ));
+        assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn bad_magic_and_short_bodies() {
+        assert!(matches!(
+            LedgerReader::new(&b"not a ledger file at all"[..]),
+            Err(FrameError::BadMagic)
+        ));
+        assert!(matches!(
+            RecordBody::decode(&[1]),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert_eq!(
+            RecordBody::decode(&[2, 0, 0]),
+            Err(DecodeError::UnsupportedVersion(2))
+        );
+    }
+}

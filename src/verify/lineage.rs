@@ -1,105 +1,123 @@
 //! The lineage pass of set verification: every reference to another subject's record must
 //! land in the verified part of that subject's chain.
+//!
+//! It works on compact facts (where each referenced record sits, which records hold
+//! references) so that the in-memory engines and the streaming engine share it, and the
+//! streaming one keeps only the referenced records in memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Reason, VerifyError};
-use crate::record::{RecordBody, RecordId};
+use crate::event::LineageRef;
+use crate::id::SubjectId;
+use crate::record::RecordId;
+use crate::time::Timestamp;
 
-/// One chain of a set under verification.
-pub(crate) struct ChainState {
-    /// Input indexes of the chain's records, in order.
-    pub(crate) indexes: Vec<usize>,
-    /// How many leading records passed every check so far.
+/// Where a referenced record sits: its chain, its position there, its subject and time.
+pub(crate) struct Parent {
+    pub(crate) chain: usize,
+    pub(crate) pos: usize,
+    pub(crate) subject: SubjectId,
+    pub(crate) time: Timestamp,
+}
+
+/// A record that names lineage parents.
+pub(crate) struct Child {
+    pub(crate) chain: usize,
+    pub(crate) pos: usize,
+    pub(crate) index: usize,
+    pub(crate) id: RecordId,
+    pub(crate) subject: SubjectId,
+    pub(crate) time: Timestamp,
+    pub(crate) refs: Vec<LineageRef>,
+}
+
+/// Per-chain outcome: how many leading records are accepted, and why the next one is not.
+pub(crate) struct ChainOutcome {
     pub(crate) accepted: usize,
-    /// Why record `accepted` was rejected, if one was.
     pub(crate) error: Option<VerifyError>,
+}
+
+/// The record IDs that some child references: the only records the pass must locate.
+pub(crate) fn referenced(children: &[Child]) -> HashSet<RecordId> {
+    children
+        .iter()
+        .flat_map(|c| c.refs.iter().map(|r| r.record))
+        .collect()
 }
 
 /// Shrinks each chain's accepted prefix until every lineage reference in it resolves to an
 /// accepted record of the named subject, dated no later than the child.
 ///
-/// Prefixes only shrink, so this reaches the unique largest consistent state whatever order
-/// chains are visited in; reasons are computed against that final state.
-pub(crate) fn resolve(chains: &mut [ChainState], bodies: &[Option<(RecordId, RecordBody)>]) {
-    let mut at: HashMap<RecordId, (usize, usize)> = HashMap::new();
-    for (c, chain) in chains.iter().enumerate() {
-        for (pos, &i) in chain.indexes.iter().enumerate() {
-            if let Some((id, _)) = &bodies[i] {
-                at.entry(*id).or_insert((c, pos));
-            }
-        }
-    }
-    let has_lineage = |i: usize| {
-        bodies[i]
-            .as_ref()
-            .is_some_and(|(_, b)| !b.event().lineage().is_empty())
-    };
-    let mut lineage_failed = vec![false; chains.len()];
+/// `children` must be in (chain, pos) order. Prefixes only shrink, so this reaches the
+/// unique largest consistent state whatever the visiting order; reasons are then computed
+/// against that final state.
+pub(crate) fn resolve(
+    chains: &mut [ChainOutcome],
+    parents: &HashMap<RecordId, Parent>,
+    children: &[Child],
+) {
+    debug_assert!(
+        children
+            .windows(2)
+            .all(|w| (w[0].chain, w[0].pos) <= (w[1].chain, w[1].pos))
+    );
+    let mut failed_at: Vec<Option<usize>> = vec![None; chains.len()];
     loop {
         let mut changed = false;
-        for c in 0..chains.len() {
-            let accepted = chains[c].accepted;
-            for pos in 0..accepted {
-                let i = chains[c].indexes[pos];
-                if has_lineage(i) && first_failure(chains, bodies, &at, i).is_some() {
-                    chains[c].accepted = pos;
-                    lineage_failed[c] = true;
-                    changed = true;
-                    break;
-                }
+        for (k, child) in children.iter().enumerate() {
+            if child.pos < chains[child.chain].accepted
+                && first_failure(chains, parents, child).is_some()
+            {
+                chains[child.chain].accepted = child.pos;
+                failed_at[child.chain] = Some(k);
+                changed = true;
             }
         }
         if !changed {
             break;
         }
     }
-    for c in 0..chains.len() {
-        if !lineage_failed[c] {
+    for (c, k) in failed_at.iter().enumerate() {
+        let Some(child) = k.map(|k| &children[k]) else {
             continue;
-        }
-        let i = chains[c].indexes[chains[c].accepted];
-        if let (Some(reason), Some((id, body))) =
-            (first_failure(chains, bodies, &at, i), &bodies[i])
-        {
+        };
+        if let Some(reason) = first_failure(chains, parents, child) {
             chains[c].error = Some(VerifyError {
-                index: i,
-                subject: Some(body.subject().clone()),
-                record: Some(*id),
+                index: child.index,
+                subject: Some(child.subject.clone()),
+                record: Some(child.id),
                 reason,
             });
         }
     }
 }
 
-/// The first lineage reference of record `i` that does not resolve, and why.
+/// The first lineage reference of `child` that does not resolve, and why.
 fn first_failure(
-    chains: &[ChainState],
-    bodies: &[Option<(RecordId, RecordBody)>],
-    at: &HashMap<RecordId, (usize, usize)>,
-    i: usize,
+    chains: &[ChainOutcome],
+    parents: &HashMap<RecordId, Parent>,
+    child: &Child,
 ) -> Option<Reason> {
-    let (_, body) = bodies[i].as_ref()?;
-    body.event().lineage().iter().find_map(|r| {
-        let Some(&(pc, ppos)) = at.get(&r.record) else {
+    child.refs.iter().find_map(|r| {
+        let Some(p) = parents.get(&r.record) else {
             return Some(Reason::MissingParent {
                 subject: r.subject.clone(),
                 parent: r.record,
             });
         };
-        let (_, parent) = bodies[chains[pc].indexes[ppos]].as_ref()?;
-        if parent.subject() != &r.subject {
+        if p.subject != r.subject {
             Some(Reason::ParentSubjectMismatch {
                 claimed: r.subject.clone(),
-                actual: parent.subject().clone(),
+                actual: p.subject.clone(),
                 parent: r.record,
             })
-        } else if ppos >= chains[pc].accepted {
+        } else if p.pos >= chains[p.chain].accepted {
             Some(Reason::ParentNotVerified {
                 subject: r.subject.clone(),
                 parent: r.record,
             })
-        } else if parent.time() > body.time() {
+        } else if p.time > child.time {
             Some(Reason::ParentAfterChild { parent: r.record })
         } else {
             None

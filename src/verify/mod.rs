@@ -7,6 +7,7 @@
 mod check;
 mod lineage;
 mod reference;
+mod set;
 pub(crate) mod sig;
 
 use std::collections::BTreeMap;

@@ -1,9 +1,8 @@
 //! The reference verifier: straightforward, one record and one signature at a time. It is
 //! the oracle every faster path is tested against.
 
-use std::collections::BTreeMap;
-
-use super::lineage::{self, ChainState};
+use super::lineage::ChainOutcome;
+use super::set::{self, Decoded};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet, check, sig};
 use crate::chain::Tip;
 use crate::error::{Reason, VerifyError, VerifyErrors};
@@ -81,96 +80,60 @@ pub(super) fn verify_set(
     records: &[SignedRecord],
 ) -> Result<VerifiedSet, VerifyErrors> {
     let mut errors = Vec::new();
-    let mut bodies: Vec<Option<(RecordId, RecordBody)>> = Vec::with_capacity(records.len());
-    let mut by_subject: BTreeMap<SubjectId, Vec<usize>> = BTreeMap::new();
-    for (index, rec) in records.iter().enumerate() {
-        let id = rec.id();
-        match RecordBody::decode(rec.body()) {
-            Ok(body) => {
-                by_subject
-                    .entry(body.subject().clone())
-                    .or_default()
-                    .push(index);
-                bodies.push(Some((id, body)));
+    let bodies: Vec<Decoded> = records
+        .iter()
+        .enumerate()
+        .map(|(index, rec)| {
+            let id = rec.id();
+            match RecordBody::decode(rec.body()) {
+                Ok(body) => Some((id, body)),
+                Err(e) => {
+                    errors.push(VerifyError {
+                        index,
+                        subject: None,
+                        record: Some(id),
+                        reason: e.into(),
+                    });
+                    None
+                }
             }
-            Err(e) => {
-                errors.push(VerifyError {
-                    index,
-                    subject: None,
-                    record: Some(id),
-                    reason: e.into(),
-                });
-                bodies.push(None);
-            }
-        }
-    }
-    let subjects: Vec<SubjectId> = by_subject.keys().cloned().collect();
-    let mut chains: Vec<ChainState> = by_subject
-        .into_iter()
-        .map(|(subject, indexes)| {
+        })
+        .collect();
+    let g = set::group(&bodies);
+    let mut outcomes: Vec<ChainOutcome> = g
+        .subjects
+        .iter()
+        .zip(&g.chains)
+        .map(|(subject, idx)| {
             let mut tip: Option<Tip> = None;
-            let mut state = ChainState {
-                accepted: indexes.len(),
-                indexes,
-                error: None,
-            };
-            for (pos, &i) in state.indexes.iter().enumerate() {
+            for (pos, &i) in idx.iter().enumerate() {
                 let Some((id, body)) = &bodies[i] else {
                     continue;
                 };
                 if let Err(reason) =
-                    check_record(trust, policy, &subject, tip.as_ref(), body, id, &records[i])
+                    check_record(trust, policy, subject, tip.as_ref(), body, id, &records[i])
                 {
-                    state.accepted = pos;
-                    state.error = Some(VerifyError {
+                    let error = VerifyError {
                         index: i,
                         subject: Some(subject.clone()),
                         record: Some(*id),
                         reason,
-                    });
-                    break;
+                    };
+                    return ChainOutcome {
+                        accepted: pos,
+                        error: Some(error),
+                    };
                 }
                 tip = Some(check::advance(body, *id));
             }
-            state
+            ChainOutcome {
+                accepted: idx.len(),
+                error: None,
+            }
         })
         .collect();
-    lineage::resolve(&mut chains, &bodies);
-    finish(subjects, chains, bodies, records, errors)
-}
-
-/// Turns the per-chain outcome into the witness or the sorted error list.
-pub(super) fn finish(
-    subjects: Vec<SubjectId>,
-    chains: Vec<ChainState>,
-    mut bodies: Vec<Option<(RecordId, RecordBody)>>,
-    records: &[SignedRecord],
-    mut errors: Vec<VerifyError>,
-) -> Result<VerifiedSet, VerifyErrors> {
-    errors.extend(chains.iter().filter_map(|c| c.error.clone()));
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.index);
-        return Err(VerifyErrors { errors });
-    }
-    let chains = subjects
-        .into_iter()
-        .zip(chains)
-        .map(|(subject, state)| {
-            let records = state
-                .indexes
-                .iter()
-                .filter_map(|&i| {
-                    bodies[i].take().map(|(id, body)| VerifiedRecord {
-                        id,
-                        body,
-                        signature: *records[i].signature(),
-                    })
-                })
-                .collect();
-            (subject.clone(), VerifiedChain { subject, records })
-        })
-        .collect();
-    Ok(VerifiedSet { chains })
+    set::resolve_lineage(&g, &bodies, &mut outcomes);
+    set::finish(g, outcomes, bodies, records, errors)
 }
 
 #[cfg(test)]
