@@ -399,6 +399,24 @@ fn first(errors: &[VerifyError]) -> String {
     errors.first().map_or_else(String::new, ToString::to_string)
 }
 
+/// A streamed ledger that could not be read or did not verify.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The record source failed (I/O, a malformed frame) or changed between passes.
+    #[error("reading the ledger failed: {0}")]
+    Source(Box<dyn std::error::Error + Send + Sync>),
+    /// Records were rejected: `errors` lists the first of them by input index (at most
+    /// [`MAX_LISTED_ERRORS`](crate::MAX_LISTED_ERRORS)), `total` counts them all.
+    #[error("{total} record(s) rejected; {errors}")]
+    Rejected {
+        /// The rejected records, sorted by input index.
+        errors: VerifyErrors,
+        /// How many were rejected in all.
+        total: usize,
+    },
+}
+
 /// Any error of this crate.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -427,4 +445,7 @@ pub enum Error {
     /// See [`VerifyErrors`].
     #[error(transparent)]
     VerifySet(#[from] VerifyErrors),
+    /// See [`StreamError`].
+    #[error(transparent)]
+    Stream(#[from] StreamError),
 }

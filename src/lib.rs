@@ -89,8 +89,8 @@ mod verify;
 pub use crate::chain::Chain;
 pub use crate::encoding::MAX_BODY_LEN;
 pub use crate::error::{
-    AppendError, DecodeError, Error, FrameError, IdError, ParseHexError, Reason, TextError,
-    TrustError, VerifyError, VerifyErrors,
+    AppendError, DecodeError, Error, FrameError, IdError, ParseHexError, Reason, StreamError,
+    TextError, TrustError, VerifyError, VerifyErrors,
 };
 pub use crate::event::{
     DeviceKind, EndReason, Event, EventKind, InspectionKind, InspectionResult, LineageRef,
@@ -107,6 +107,7 @@ pub use crate::signing::{PublicKey, Signer};
 pub use crate::time::{Day, Timestamp};
 pub use crate::trust::{KeyGrant, Policy, Role, TrustStore};
 pub use crate::verify::{
-    SignatureItem, VerifiedChain, VerifiedRecord, VerifiedSet, Verifier, verify_signature,
+    DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS, SignatureItem,
+    VerifiedChain, VerifiedLedger, VerifiedRecord, VerifiedSet, Verifier, verify_signature,
     verify_signatures,
 };

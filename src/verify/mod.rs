@@ -5,6 +5,7 @@
 //! lineage). Faster paths must return exactly what they return.
 
 mod check;
+mod engine;
 mod lineage;
 mod reference;
 mod set;
@@ -17,6 +18,7 @@ use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SIGNATURE_LEN, SignedRecord};
 use crate::trust::{Policy, TrustStore};
 
+pub use engine::{DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS};
 pub use sig::{SignatureItem, verify_signature, verify_signatures};
 
 /// Verifies records against a trust store and a policy.
@@ -178,5 +180,32 @@ impl VerifiedSet {
     #[must_use]
     pub fn record_count(&self) -> usize {
         self.chains.values().map(VerifiedChain::len).sum()
+    }
+}
+
+/// Proof that a streamed ledger verified in full, lineage included: only a
+/// [`LedgerVerifier`] builds it. Holds each chain's tip, not the records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct VerifiedLedger {
+    records: u64,
+    tips: BTreeMap<SubjectId, (u64, RecordId)>,
+}
+
+impl VerifiedLedger {
+    /// Number of records verified.
+    #[must_use]
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+    /// Number of chains.
+    #[must_use]
+    pub fn chains(&self) -> usize {
+        self.tips.len()
+    }
+    /// The seq and ID of the last record of `subject`'s chain.
+    #[must_use]
+    pub fn tip(&self, subject: &SubjectId) -> Option<(u64, RecordId)> {
+        self.tips.get(subject).copied()
     }
 }

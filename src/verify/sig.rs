@@ -58,15 +58,23 @@ pub fn verify_signatures(items: &[SignatureItem<'_>]) -> Vec<bool> {
             ))
         })
         .collect();
-    bisect(&queued, &mut out);
+    bisect(&queued, &mut out, 0, &|i| {
+        queued[i].clone().verify_single().is_ok()
+    });
     out
 }
 
-/// Verifies `items` as one batch; on failure, splits and recurses, down to single checks.
-pub(crate) fn bisect(items: &[batch::Item], out: &mut [bool]) {
+/// Verifies `items` as one batch; on failure, splits and recurses; single items are judged
+/// by `leaf(offset + i)`. Every verdict equals the single-signature verdict.
+pub(crate) fn bisect(
+    items: &[batch::Item],
+    out: &mut [bool],
+    offset: usize,
+    leaf: &impl Fn(usize) -> bool,
+) {
     match items {
         [] => {}
-        [one] => out[0] = one.clone().verify_single().is_ok(),
+        [_] => out[0] = leaf(offset),
         _ => {
             let mut v = batch::Verifier::new();
             for it in items {
@@ -77,11 +85,25 @@ pub(crate) fn bisect(items: &[batch::Item], out: &mut [bool]) {
             } else {
                 let mid = items.len() / 2;
                 let (lo, hi) = out.split_at_mut(mid);
-                bisect(&items[..mid], lo);
-                bisect(&items[mid..], hi);
+                bisect(&items[..mid], lo, offset, leaf);
+                bisect(&items[mid..], hi, offset + mid, leaf);
             }
         }
     }
+}
+
+/// The batch item for a record signature.
+pub(crate) fn record_item(
+    key: &VerificationKey,
+    signature: &[u8; SIGNATURE_LEN],
+    id: &RecordId,
+) -> batch::Item {
+    let msg = hash::signed_message(id.as_bytes());
+    batch::Item::from((
+        VerificationKeyBytes::from(*key),
+        Signature::from_bytes(signature),
+        &msg[..],
+    ))
 }
 
 /// Checks a record signature with a key decompressed in advance.
