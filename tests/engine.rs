@@ -6,7 +6,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "tests fail by panicking"
+    clippy::many_single_char_names,
+    reason = "tests fail by panicking; short names keep mutation code readable"
 )]
 
 mod common;
