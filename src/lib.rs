@@ -74,6 +74,7 @@
 //! `"agritrace/v1/signature\0" || ID`. `docs/FORMAT.md` gives every byte.
 
 mod chain;
+pub mod demo;
 mod encoding;
 mod error;
 mod event;
