@@ -349,7 +349,7 @@ impl<'a> LedgerVerifier<'a> {
                     });
                 }
                 let chain = &mut st.chains[c];
-                if chain.outcome.error.is_some() {
+                if chain.failed_at.is_some() {
                     continue;
                 }
                 match check::link(body.subject(), chain.tip.as_ref(), body, id)
@@ -360,7 +360,10 @@ impl<'a> LedgerVerifier<'a> {
                         job_chain.push((c, pos));
                         chain.tip = Some(check::advance(body, *id));
                     }
-                    Err(reason) => chain.fail(pos, error_of(index, id, body, reason)),
+                    Err(reason) => {
+                        chain.failed_at = Some(pos);
+                        st.failures.insert(c, error_of(index, id, body, reason));
+                    }
                 }
             }
             let ok = on(pool, || {
@@ -368,9 +371,11 @@ impl<'a> LedgerVerifier<'a> {
             });
             for ((&(k, _), &(c, pos)), good) in jobs.iter().zip(&job_chain).zip(ok) {
                 let chain = &mut st.chains[c];
-                let earlier = chain.outcome.error.is_none() || chain.outcome.accepted > pos;
+                let earlier = chain.failed_at.is_none_or(|f| f > pos);
                 if let (false, true, Some((id, body))) = (good, earlier, &bodies[k]) {
-                    chain.fail(pos, error_of(base + k, id, body, Reason::BadSignature));
+                    chain.failed_at = Some(pos);
+                    st.failures
+                        .insert(c, error_of(base + k, id, body, Reason::BadSignature));
                 }
             }
             st.records += block.len() as u64;
@@ -469,22 +474,12 @@ where
     }
 }
 
-/// One chain's state while streaming: its tip, how many of its records were seen, and its
-/// outcome so far.
+/// One chain's state while streaming: its tip, how many of its records were seen, and
+/// where it failed (its error is kept apart, so a healthy chain costs a few dozen bytes).
 struct StreamChain {
-    subject: SubjectId,
     tip: Option<Tip>,
     seen: usize,
-    outcome: ChainOutcome,
-}
-
-impl StreamChain {
-    fn fail(&mut self, pos: usize, error: VerifyError) {
-        self.outcome = ChainOutcome {
-            accepted: pos,
-            error: Some(error),
-        };
-    }
+    failed_at: Option<usize>,
 }
 
 #[derive(Default)]
@@ -492,6 +487,7 @@ struct StreamState {
     records: u64,
     slot: HashMap<SubjectId, usize>,
     chains: Vec<StreamChain>,
+    failures: HashMap<usize, VerifyError>,
     parents: HashMap<RecordId, Parent>,
     children: Vec<Child>,
     decode_errors: Vec<VerifyError>,
@@ -507,13 +503,9 @@ impl StreamState {
             let c = self.chains.len();
             self.slot.insert(body.subject().clone(), c);
             self.chains.push(StreamChain {
-                subject: body.subject().clone(),
                 tip: None,
                 seen: 0,
-                outcome: ChainOutcome {
-                    accepted: usize::MAX,
-                    error: None,
-                },
+                failed_at: None,
             });
             c
         };
@@ -533,26 +525,22 @@ impl StreamState {
     }
 
     fn finish(mut self) -> Result<VerifiedLedger, StreamError> {
-        let mut outcomes: Vec<ChainOutcome> = self
-            .chains
-            .iter_mut()
-            .map(|c| {
-                let accepted = c.outcome.accepted.min(c.seen);
-                ChainOutcome {
-                    accepted,
-                    error: c.outcome.error.take(),
-                }
+        let mut outcomes: Vec<ChainOutcome> = (0..self.chains.len())
+            .map(|c| ChainOutcome {
+                accepted: self.chains[c].failed_at.unwrap_or(self.chains[c].seen),
+                error: self.failures.remove(&c),
             })
             .collect();
         self.children.sort_by_key(|c| (c.chain, c.pos));
         lineage::resolve(&mut outcomes, &self.parents, &self.children);
         let mut errors = self.decode_errors;
-        errors.extend(outcomes.iter_mut().filter_map(|o| o.error.take()));
+        errors.extend(outcomes.into_iter().filter_map(|o| o.error));
         if errors.is_empty() {
+            let chains = &self.chains;
             let tips = self
-                .chains
+                .slot
                 .into_iter()
-                .filter_map(|c| c.tip.map(|t| (c.subject, (t.seq, t.id))))
+                .filter_map(|(subject, c)| chains[c].tip.map(|t| (subject, (t.seq, t.id))))
                 .collect();
             return Ok(VerifiedLedger {
                 records: self.records,
