@@ -205,3 +205,28 @@ mod tests {
         );
     }
 }
+
+/// Serde for 32-byte arrays as two little-endian `u128`s: on the wire exactly the 32 bytes
+/// (as a `[u8; 32]` would be), but decoded in two reads instead of thirty-two.
+pub(crate) mod bytes32 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's `with` calls it by reference"
+    )]
+    pub(crate) fn serialize<S: Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        let (lo, hi) = b.split_at(16);
+        let lo = u128::from_le_bytes(lo.try_into().unwrap_or([0; 16]));
+        let hi = u128::from_le_bytes(hi.try_into().unwrap_or([0; 16]));
+        (lo, hi).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let (lo, hi) = <(u128, u128)>::deserialize(d)?;
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&lo.to_le_bytes());
+        b[16..].copy_from_slice(&hi.to_le_bytes());
+        Ok(b)
+    }
+}

@@ -24,7 +24,7 @@ pub const SIGNATURE_LEN: usize = 64;
 ///
 /// The signature is not part of the ID, so one body has exactly one ID.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct RecordId([u8; 32]);
+pub struct RecordId(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
 
 impl RecordId {
     /// The ID of exactly these body bytes.

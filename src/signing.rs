@@ -15,7 +15,7 @@ use crate::record::{RecordId, SIGNATURE_LEN};
 /// An Ed25519 public key, as 32 bytes. Checked for safety when added to a
 /// [`TrustStore`](crate::TrustStore), not here.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PublicKey([u8; 32]);
+pub struct PublicKey(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
 
 impl PublicKey {
     /// Wraps 32 bytes.

@@ -25,7 +25,7 @@ fn demo_is_deterministic_and_verifies() {
     assert_eq!(a.records, b.records);
     let policy = Policy::livestock();
     let set = LedgerVerifier::new(&a.trust, &policy)
-        .verify(&a.records)
+        .verify_set(&a.records)
         .unwrap();
     assert_eq!(set.record_count(), a.records.len());
     assert_eq!(

@@ -20,7 +20,7 @@ use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::trust::{Policy, TrustStore, TrustedKey};
 
 /// Default number of signatures per batch.
-pub const DEFAULT_CHUNK_SIZE: usize = 512;
+pub const DEFAULT_CHUNK_SIZE: usize = 2048;
 
 /// Default number of records read and checked together by [`LedgerVerifier::verify_stream`].
 pub const DEFAULT_BLOCK_SIZE: usize = 16 * 1024;
@@ -49,8 +49,8 @@ pub const MAX_LISTED_ERRORS: usize = 10_000;
 ///     }
 /// }
 /// let policy = Policy::livestock();
-/// let set = LedgerVerifier::new(&trust, &policy).threads(2).verify(&records)?;
-/// assert_eq!((set.len(), set.record_count()), (3, 6));
+/// let ledger = LedgerVerifier::new(&trust, &policy).threads(2).verify(&records)?;
+/// assert_eq!((ledger.chains(), ledger.records()), (3, 6));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -96,12 +96,60 @@ impl<'a> LedgerVerifier<'a> {
         self
     }
 
-    /// Verifies a set of chains held in memory, lineage included.
+    /// Verifies records held in memory — many chains, lineage included — and returns a
+    /// summary witness (record count and chain tips). The fastest path: decoded bodies are
+    /// not kept.
     ///
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
-    pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
-        on(self.pool().as_ref(), || self.verify_in_pool(records))
+    pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
+        on(self.pool().as_ref(), || {
+            let judged = self.judge(records);
+            let Judged {
+                g,
+                outcomes,
+                bodies,
+                mut errors,
+            } = judged;
+            errors.extend(outcomes.into_iter().filter_map(|o| o.error));
+            let result = if errors.is_empty() {
+                let tips = g
+                    .subjects
+                    .into_iter()
+                    .zip(&g.chains)
+                    .filter_map(|(subject, idx)| {
+                        let (id, body) = bodies[*idx.last()?].as_ref()?;
+                        Some((subject, (body.seq(), *id)))
+                    })
+                    .collect();
+                Ok(VerifiedLedger {
+                    records: records.len() as u64,
+                    tips,
+                })
+            } else {
+                errors.sort_by_key(|e| e.index);
+                Err(VerifyErrors { errors })
+            };
+            bodies.into_par_iter().for_each(drop);
+            result
+        })
+    }
+
+    /// Verifies records held in memory like [`LedgerVerifier::verify`], and keeps every
+    /// decoded record in the witness, chain by chain.
+    ///
+    /// # Errors
+    /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
+    pub fn verify_set(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
+        on(self.pool().as_ref(), || {
+            let Judged {
+                g,
+                outcomes,
+                bodies,
+                errors,
+            } = self.judge(records);
+            set::finish(g, outcomes, bodies, records, errors)
+        })
     }
 
     /// Verifies a ledger streamed from `open` in bounded memory: `open` is called twice (a
@@ -160,7 +208,9 @@ impl<'a> LedgerVerifier<'a> {
             .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
     }
 
-    fn verify_in_pool(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
+    /// Decodes, groups and checks every record; the outcome of every chain after the
+    /// lineage pass.
+    fn judge(&self, records: &[SignedRecord]) -> Judged {
         let (bodies, errors) = decode_all(records, 0);
         let g = set::group(&bodies);
         // Link and signer checks, chain by chain; signatures are left for the batches.
@@ -203,7 +253,12 @@ impl<'a> LedgerVerifier<'a> {
             });
         }
         set::resolve_lineage(&g, &bodies, &mut outcomes);
-        set::finish(g, outcomes, bodies, records, errors)
+        Judged {
+            g,
+            outcomes,
+            bodies,
+            errors,
+        }
     }
 
     /// Link and signer checks of one chain, stopping at the first failure; the records
@@ -390,6 +445,14 @@ fn on<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -
         Some(p) => p.install(f),
         None => f(),
     }
+}
+
+/// Every chain's outcome, with what produced it.
+struct Judged {
+    g: Grouped,
+    outcomes: Vec<ChainOutcome>,
+    bodies: Vec<Decoded>,
+    errors: Vec<VerifyError>,
 }
 
 /// Link/signer results of one chain: signature jobs for the records that passed, and the
