@@ -7,7 +7,8 @@
 //! cargo run --release --example bench_verify -- --quick # small ledger (CI)
 //! ```
 //!
-//! Every figure is a median of several runs in this process, so ratios compare like with
+//! Every figure is a median over rounds in this process (each round runs every contender
+//! once, in turn), so ratios compare like with
 //! like on a noisy machine.
 
 #![allow(
@@ -19,12 +20,12 @@
 
 use std::time::Instant;
 
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use agritrace::demo::DemoConfig;
-use agritrace::{
-    Chain, EarTag, Event, KeyGrant, LedgerVerifier, Policy, RecordBody, Role, SignedRecord, Signer,
-    Species, SubjectId, Text, Timestamp, TrustStore,
-};
-use rayon::prelude::*;
+use agritrace::{LedgerVerifier, Policy};
+use support::{distinct_key_ledger, naive, raw_bound, triples};
 
 struct Args {
     json: bool,
@@ -70,120 +71,6 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Median records/s of `runs` timings of `f` over `n` records.
-fn rate(runs: usize, n: usize, mut f: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    n as f64 / times[times.len() / 2]
-}
-
-/// (a) What a user would write: decode, hash, then ed25519-dalek `verify_strict`, one by one.
-fn naive(records: &[SignedRecord]) -> usize {
-    let mut ok = 0;
-    for r in records {
-        let Ok(body) = RecordBody::decode(r.body()) else {
-            continue;
-        };
-        let id = r.id();
-        let mut msg = b"agritrace/v1/signature\0".to_vec();
-        msg.extend_from_slice(id.as_bytes());
-        let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(body.signer().as_bytes()) else {
-            continue;
-        };
-        let sig = ed25519_dalek::Signature::from_bytes(r.signature());
-        if vk.verify_strict(&msg, &sig).is_ok() {
-            ok += 1;
-        }
-    }
-    ok
-}
-
-/// (b) Raw crypto bound: zebra batches over precomputed (key, signature, message) triples,
-/// in the library's chunk size, on all cores; no decode, hashing or chain logic.
-fn raw_bound(triples: &[([u8; 32], [u8; 64], [u8; 55])], chunk: usize) -> bool {
-    triples.par_chunks(chunk).all(|c| {
-        let mut v = ed25519_zebra::batch::Verifier::new();
-        for (k, s, m) in c {
-            v.queue((
-                ed25519_zebra::VerificationKeyBytes::from(*k),
-                ed25519_zebra::Signature::from_bytes(s),
-                &m[..],
-            ));
-        }
-        v.verify(rand::rng()).is_ok()
-    })
-}
-
-fn triples(records: &[SignedRecord]) -> Vec<([u8; 32], [u8; 64], [u8; 55])> {
-    records
-        .iter()
-        .filter_map(|r| {
-            let body = RecordBody::decode(r.body()).ok()?;
-            let mut m = [0u8; 55];
-            m[..23].copy_from_slice(b"agritrace/v1/signature\0");
-            m[23..].copy_from_slice(r.id().as_bytes());
-            Some((*body.signer().as_bytes(), *r.signature(), m))
-        })
-        .collect()
-}
-
-/// (e) A ledger where every record has its own device key.
-fn distinct_key_ledger(n: u32) -> (TrustStore, Vec<SignedRecord>) {
-    let per_pig = 50;
-    let pigs = n.div_ceil(per_pig);
-    let chains: Vec<(Vec<Signer>, Vec<SignedRecord>)> = (0..pigs)
-        .into_par_iter()
-        .map(|p| {
-            let Ok(tag) = EarTag::new(Species::Pig, 610_830, 5_000_000 + p) else {
-                return (vec![], vec![]);
-            };
-            let mut chain = Chain::new(SubjectId::EarTag(tag));
-            let mut keys = Vec::new();
-            let mut recs = Vec::new();
-            for k in 0..per_pig {
-                let mut seed = [0u8; 32];
-                seed[..4].copy_from_slice(&p.to_le_bytes());
-                seed[4..8].copy_from_slice(&k.to_le_bytes());
-                seed[8] = 0xe5;
-                let s = Signer::from_seed(seed);
-                let t = Timestamp::from_millis(1_750_000_000_000 + i64::from(k) * 86_400_000);
-                if let Ok(r) = chain.append(
-                    &s,
-                    t,
-                    Event::Weighing {
-                        grams: 30_000 + k * 500,
-                    },
-                ) {
-                    recs.push(r);
-                }
-                keys.push(s);
-            }
-            (keys, recs)
-        })
-        .collect();
-    let mut trust = TrustStore::new();
-    let mut records = Vec::new();
-    let Ok(party) = Text::new("scale fleet") else {
-        return (trust, records);
-    };
-    for (keys, recs) in chains {
-        for k in keys {
-            let _ = trust.add(
-                k.public_key(),
-                KeyGrant::new(party.clone(), Role::Device, Timestamp::from_millis(0)),
-            );
-        }
-        records.extend(recs);
-    }
-    (trust, records)
-}
-
 fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -226,23 +113,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("raw bound rejected a valid batch".into());
     }
 
-    let naive_rate = rate(a.runs.min(3), sample.len(), || {
-        std::hint::black_box(naive(sample));
-    });
-    let raw = rate(a.runs, n, || {
-        std::hint::black_box(raw_bound(&tr, chunk));
-    });
+    // Rounds: each round times every contender once, in turn, so a slow spell of the
+    // machine hits all of them alike; each figure is the median over rounds.
     let one = LedgerVerifier::new(&farm.trust, &policy).threads(1);
-    let lib_1t = rate(a.runs, n, || {
-        std::hint::black_box(one.verify(&farm.records).is_ok());
-    });
     let all = LedgerVerifier::new(&farm.trust, &policy);
-    let lib_all = rate(a.runs, n, || {
-        std::hint::black_box(all.verify(&farm.records).is_ok());
-    });
     let dv = LedgerVerifier::new(&dtrust, &policy);
-    let distinct = rate(a.runs, drecords.len(), || {
-        std::hint::black_box(dv.verify(&drecords).is_ok());
+    let mut times: [Vec<f64>; 5] = Default::default();
+    for _ in 0..a.runs {
+        let round: [(usize, &dyn Fn()); 5] = [
+            (sample.len(), &|| {
+                std::hint::black_box(naive(sample));
+            }),
+            (n, &|| {
+                std::hint::black_box(raw_bound(&tr, chunk));
+            }),
+            (n, &|| {
+                std::hint::black_box(one.verify(&farm.records).is_ok());
+            }),
+            (n, &|| {
+                std::hint::black_box(all.verify(&farm.records).is_ok());
+            }),
+            (drecords.len(), &|| {
+                std::hint::black_box(dv.verify(&drecords).is_ok());
+            }),
+        ];
+        for (k, (count, f)) in round.iter().enumerate() {
+            let t = Instant::now();
+            f();
+            times[k].push(*count as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    let [naive_rate, raw, lib_1t, lib_all, distinct] = times.map(|mut v| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
     });
     let rss = peak_rss_bytes();
 

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records = vec![chain.append(
         &farm,
         Timestamp::at_start_of(born),
-        Event::Registration(Registration {
+        Event::Registration(Box::new(Registration {
             species: Species::Pig,
             breed: Text::new("Bamei")?,
             sex: Sex::Castrated,
@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             origin_site: Text::new("Qingjian farm 2")?,
             dam: None,
             sire: None,
-        }),
+        })),
     )?];
     for d in 1..=7 {
         let day = Day::from_days_since_epoch(born.days_since_epoch() + d);

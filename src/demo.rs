@@ -524,7 +524,7 @@ impl<'a> PigLife<'a> {
         let event = text(plan.breed.name())
             .zip(text(&plan.site))
             .map(|(breed, origin_site)| {
-                Event::Registration(Registration {
+                Event::Registration(Box::new(Registration {
                     species: Species::Pig,
                     breed,
                     sex,
@@ -532,7 +532,7 @@ impl<'a> PigLife<'a> {
                     origin_site,
                     dam: pig_id(self.i.wrapping_add(50_000)),
                     sire: None,
-                })
+                }))
             });
         out.push(
             chain,

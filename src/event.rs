@@ -199,8 +199,9 @@ pub struct Registration {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Event {
-    /// An animal is registered (breed, sex, birth date, origin, parents).
-    Registration(Registration),
+    /// An animal is registered (breed, sex, birth date, origin, parents). Boxed: it is the
+    /// largest event and occurs once per chain, so every other record stays small.
+    Registration(Box<Registration>),
     /// A device is attached to the subject.
     DeviceAttached {
         /// Device serial.

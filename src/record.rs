@@ -328,6 +328,21 @@ pub struct LedgerReader<R> {
     done: bool,
 }
 
+impl LedgerReader<io::BufReader<std::fs::File>> {
+    /// Opens a ledger file with a 1 MiB read buffer.
+    ///
+    /// # Errors
+    /// [`FrameError::Io`] when the file cannot be opened or read, [`FrameError::BadMagic`]
+    /// when it is not a ledger file.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, FrameError> {
+        let file = std::fs::File::open(path.as_ref()).map_err(|e| FrameError::Io {
+            offset: 0,
+            message: format!("{}: {e}", path.as_ref().display()),
+        })?;
+        Self::new(io::BufReader::with_capacity(1 << 20, file))
+    }
+}
+
 impl<R: Read> LedgerReader<R> {
     /// Checks the magic line and positions the reader at the first frame.
     ///

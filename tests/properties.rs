@@ -55,15 +55,17 @@ fn event_s() -> impl Strategy<Value = Event> {
             proptest::option::of(subject_s())
         )
             .prop_map(
-                |(breed, sex, birth_date, origin_site, dam)| Event::Registration(Registration {
-                    species: Species::Pig,
-                    breed,
-                    sex,
-                    birth_date,
-                    origin_site,
-                    dam,
-                    sire: None,
-                })
+                |(breed, sex, birth_date, origin_site, dam)| Event::Registration(Box::new(
+                    Registration {
+                        species: Species::Pig,
+                        breed,
+                        sex,
+                        birth_date,
+                        origin_site,
+                        dam,
+                        sire: None,
+                    }
+                ))
             ),
         (
             text_s(),

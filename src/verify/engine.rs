@@ -18,6 +18,7 @@ use crate::error::{DecodeError, Reason, StreamError, VerifyError, VerifyErrors};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::trust::{Policy, TrustStore, TrustedKey};
+use ed25519_zebra::batch;
 
 /// Default number of signatures per batch.
 pub const DEFAULT_CHUNK_SIZE: usize = 2048;
@@ -211,47 +212,58 @@ impl<'a> LedgerVerifier<'a> {
     /// Decodes, groups and checks every record; the outcome of every chain after the
     /// lineage pass.
     fn judge(&self, records: &[SignedRecord]) -> Judged {
-        let (bodies, errors) = decode_all(records, 0);
+        // Per record, in parallel and while its bytes are in cache: hash, decode, signer
+        // checks (they depend on the record alone) and the signature's batch item.
+        let (bodies, signers): (Vec<Decoded>, Vec<Signer<'_>>) = records
+            .par_iter()
+            .enumerate()
+            .with_min_len(64)
+            .map(|(index, r)| self.prepare(index, r))
+            .unzip();
+        let errors: Vec<VerifyError> = signers
+            .par_iter()
+            .filter_map(|s| match s {
+                Signer::NotDecoded(e) => Some(e.clone()),
+                Signer::Decoded(_) => None,
+            })
+            .collect();
+        // Signatures, in batches over the records in input order.
+        let sig_ok: Vec<bool> = signers
+            .par_chunks(self.chunk)
+            .enumerate()
+            .flat_map_iter(|(c, chunk)| {
+                let (at, items): (Vec<usize>, Vec<batch::Item>) = chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, s)| s.passed().map(|(_, item)| (k, item.clone())))
+                    .unzip();
+                let mut ok = vec![false; items.len()];
+                sig::bisect(&items, &mut ok, 0, &|n| {
+                    let k = at[n];
+                    let key = chunk[k].passed().map(|(key, _)| key);
+                    let i = c * self.chunk + k;
+                    key.is_some_and(|key| {
+                        sig::verify_record(
+                            &key.verifying,
+                            records[i].signature(),
+                            &id_of(&bodies, i),
+                        )
+                    })
+                });
+                let mut verdict = vec![false; chunk.len()];
+                for (k, v) in at.into_iter().zip(ok) {
+                    verdict[k] = v;
+                }
+                verdict
+            })
+            .collect();
         let g = set::group(&bodies);
-        // Link and signer checks, chain by chain; signatures are left for the batches.
-        let checked: Vec<ChainCheck<'_>> = g
+        let mut outcomes: Vec<ChainOutcome> = g
             .subjects
             .par_iter()
             .zip(&g.chains)
-            .map(|(subject, idx)| self.check_chain(subject, idx, &bodies))
+            .map(|(subject, idx)| walk_chain(subject, idx, &bodies, &signers, &sig_ok))
             .collect();
-        let jobs: Vec<(usize, &TrustedKey)> = checked
-            .iter()
-            .flat_map(|c| c.jobs.iter().copied())
-            .collect();
-        let ok = self.verify_signatures(&jobs, |i| (records[i].signature(), id_of(&bodies, i)));
-        let mut outcomes = Vec::with_capacity(checked.len());
-        let mut at = 0;
-        for (c, chk) in checked.into_iter().enumerate() {
-            let n = chk.jobs.len();
-            let bad = ok[at..at + n].iter().position(|&v| !v);
-            at += n;
-            outcomes.push(match (bad, chk.failure) {
-                (Some(pos), _) => {
-                    let i = g.chains[c][pos];
-                    ChainOutcome {
-                        accepted: pos,
-                        error: Some(error_at(&g, c, i, &bodies, Reason::BadSignature)),
-                    }
-                }
-                (None, Some((pos, reason))) => {
-                    let i = g.chains[c][pos];
-                    ChainOutcome {
-                        accepted: pos,
-                        error: Some(error_at(&g, c, i, &bodies, reason)),
-                    }
-                }
-                (None, None) => ChainOutcome {
-                    accepted: g.chains[c].len(),
-                    error: None,
-                },
-            });
-        }
         set::resolve_lineage(&g, &bodies, &mut outcomes);
         Judged {
             g,
@@ -261,36 +273,24 @@ impl<'a> LedgerVerifier<'a> {
         }
     }
 
-    /// Link and signer checks of one chain, stopping at the first failure; the records
-    /// before it become signature jobs.
-    fn check_chain<'t>(
-        &'t self,
-        subject: &SubjectId,
-        idx: &[usize],
-        bodies: &[Decoded],
-    ) -> ChainCheck<'t> {
-        let mut tip: Option<Tip> = None;
-        let mut jobs = Vec::with_capacity(idx.len());
-        for (pos, &i) in idx.iter().enumerate() {
-            let Some((id, body)) = &bodies[i] else {
-                continue;
-            };
-            match check::link(subject, tip.as_ref(), body, id)
-                .and_then(|()| check::signer(self.trust, self.policy, body))
-            {
-                Ok(key) => jobs.push((i, key)),
-                Err(reason) => {
-                    return ChainCheck {
-                        jobs,
-                        failure: Some((pos, reason)),
-                    };
-                }
+    /// Hash, decode, signer checks and batch item of one record.
+    fn prepare<'t>(&'t self, index: usize, r: &SignedRecord) -> (Decoded, Signer<'t>) {
+        let id = r.id();
+        match RecordBody::decode(r.body()) {
+            Ok(body) => {
+                let signer = check::signer(self.trust, self.policy, &body)
+                    .map(|key| (key, sig::record_item(&key.verifying, r.signature(), &id)));
+                (Some((id, body)), Signer::Decoded(signer))
             }
-            tip = Some(check::advance(body, *id));
-        }
-        ChainCheck {
-            jobs,
-            failure: None,
+            Err(e) => {
+                let error = VerifyError {
+                    index,
+                    subject: None,
+                    record: Some(id),
+                    reason: e.into(),
+                };
+                (None, Signer::NotDecoded(error))
+            }
         }
     }
 
@@ -455,11 +455,54 @@ struct Judged {
     errors: Vec<VerifyError>,
 }
 
-/// Link/signer results of one chain: signature jobs for the records that passed, and the
-/// first record that did not.
-struct ChainCheck<'t> {
-    jobs: Vec<(usize, &'t TrustedKey)>,
-    failure: Option<(usize, Reason)>,
+/// What the per-record pass learned about a record's signer: why it does not decode, or
+/// the signer verdict and, when the signer passes, its signature's batch item.
+enum Signer<'t> {
+    NotDecoded(VerifyError),
+    Decoded(Result<(&'t TrustedKey, batch::Item), Reason>),
+}
+
+impl<'t> Signer<'t> {
+    fn passed(&self) -> Option<(&'t TrustedKey, &batch::Item)> {
+        match self {
+            Self::Decoded(Ok((key, item))) => Some((key, item)),
+            _ => None,
+        }
+    }
+}
+
+/// Walks one chain in order: link checks against the tip, then the signer verdict, then the
+/// signature verdict; the first failure ends the chain, as in the reference verifier.
+fn walk_chain(
+    subject: &SubjectId,
+    idx: &[usize],
+    bodies: &[Decoded],
+    signers: &[Signer<'_>],
+    sig_ok: &[bool],
+) -> ChainOutcome {
+    let mut tip: Option<Tip> = None;
+    for (pos, &i) in idx.iter().enumerate() {
+        let Some((id, body)) = &bodies[i] else {
+            continue;
+        };
+        let verdict =
+            check::link(subject, tip.as_ref(), body, id).and_then(|()| match &signers[i] {
+                Signer::Decoded(Err(reason)) => Err(reason.clone()),
+                _ if !sig_ok[i] => Err(Reason::BadSignature),
+                _ => Ok(()),
+            });
+        if let Err(reason) = verdict {
+            return ChainOutcome {
+                accepted: pos,
+                error: Some(error_of(i, id, body, reason)),
+            };
+        }
+        tip = Some(check::advance(body, *id));
+    }
+    ChainOutcome {
+        accepted: idx.len(),
+        error: None,
+    }
 }
 
 /// Hashes and decodes every record in parallel; `base` is the input index of `records[0]`.
@@ -494,15 +537,6 @@ fn id_of(bodies: &[Decoded], i: usize) -> RecordId {
     bodies[i]
         .as_ref()
         .map_or(RecordId::from_bytes([0; 32]), |(id, _)| *id)
-}
-
-fn error_at(g: &Grouped, c: usize, i: usize, bodies: &[Decoded], reason: Reason) -> VerifyError {
-    VerifyError {
-        index: i,
-        subject: Some(g.subjects[c].clone()),
-        record: bodies[i].as_ref().map(|(id, _)| *id),
-        reason,
-    }
 }
 
 fn error_of(index: usize, id: &RecordId, body: &RecordBody, reason: Reason) -> VerifyError {

@@ -85,7 +85,7 @@ pub fn other_pig() -> SubjectId {
 }
 
 pub fn registration() -> Event {
-    Event::Registration(Registration {
+    Event::Registration(Box::new(Registration {
         species: Species::Pig,
         breed: text("Bamei"),
         sex: Sex::Castrated,
@@ -93,7 +93,7 @@ pub fn registration() -> Event {
         origin_site: text("Qingjian farm 2"),
         dam: Some("eartag:161083000000007".parse().unwrap()),
         sire: None,
-    })
+    }))
 }
 
 /// The events of the 20-record chain and who signs each.

@@ -1,0 +1,54 @@
+//! Criterion benchmarks of verification, in records/s, each beside its baselines in the same
+//! run: (a) the naive sequential loop a user would write, (b) the raw zebra batch bound,
+//! (c) the library on one thread, (d) on all cores, (e) a ledger where every record has its
+//! own key. `cargo bench --bench verify`; `examples/bench_verify.rs` prints the ratios.
+
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+mod support;
+
+use agritrace::demo::DemoConfig;
+use agritrace::{DEFAULT_CHUNK_SIZE, LedgerVerifier, Policy};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use support::{distinct_key_ledger, naive, raw_bound, triples};
+
+fn verify(c: &mut Criterion) {
+    let farm = DemoConfig::bench(2026, 300, 100).generate();
+    let (dtrust, drecords) = distinct_key_ledger(10_000);
+    let policy = Policy::livestock();
+    let tr = triples(&farm.records);
+    let n = farm.records.len() as u64;
+
+    let mut g = c.benchmark_group("verify");
+    g.sample_size(10);
+    let sample = &farm.records[..2_000];
+    g.throughput(Throughput::Elements(sample.len() as u64));
+    g.bench_function("a_naive_sequential_dalek", |b| {
+        b.iter(|| black_box(naive(sample)));
+    });
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("b_raw_zebra_batches_all_cores", |b| {
+        b.iter(|| black_box(raw_bound(&tr, DEFAULT_CHUNK_SIZE)));
+    });
+    let one = LedgerVerifier::new(&farm.trust, &policy).threads(1);
+    g.bench_function("c_library_1_thread", |b| {
+        b.iter(|| black_box(one.verify(&farm.records).is_ok()));
+    });
+    let all = LedgerVerifier::new(&farm.trust, &policy);
+    g.bench_function("d_library_all_cores", |b| {
+        b.iter(|| black_box(all.verify(&farm.records).is_ok()));
+    });
+    g.throughput(Throughput::Elements(drecords.len() as u64));
+    let dv = LedgerVerifier::new(&dtrust, &policy);
+    g.bench_function("e_library_distinct_keys", |b| {
+        b.iter(|| black_box(dv.verify(&drecords).is_ok()));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);
