@@ -5,6 +5,7 @@ use crate::event::Event;
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::signing::Signer;
+use crate::store::ChainTip;
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
 
@@ -60,6 +61,20 @@ impl Chain {
             subject: chain.subject().clone(),
             tip,
         }
+    }
+
+    /// Continues a chain from a tip as a [`Store`](crate::Store) reports it (`None`: the
+    /// subject has no records yet). The store's word is taken for the tip; a verifier checks
+    /// the result when the records are read back.
+    #[must_use]
+    pub fn continue_from(subject: SubjectId, tip: Option<ChainTip>) -> Self {
+        let tip = tip.map(|t| Tip {
+            seq: t.seq,
+            id: t.id,
+            time: t.time,
+            ended: t.ended,
+        });
+        Self { subject, tip }
     }
 
     /// Builds, encodes and signs the next record.

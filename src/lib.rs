@@ -83,6 +83,7 @@ mod hex;
 mod id;
 mod record;
 mod signing;
+mod store;
 mod time;
 mod trust;
 mod verify;
@@ -105,6 +106,9 @@ pub use crate::record::{
     write_ledger,
 };
 pub use crate::signing::{PublicKey, Signer};
+pub use crate::store::{
+    ChainTip, Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError,
+};
 pub use crate::time::{Day, Timestamp};
 pub use crate::trust::{KeyGrant, Policy, Role, TrustStore};
 pub use crate::verify::{

@@ -13,6 +13,8 @@
 
 use agritrace::*;
 
+pub mod store_suite;
+
 pub struct Keys {
     pub farm: Signer,
     pub gateway: Signer,

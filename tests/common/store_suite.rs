@@ -1,0 +1,318 @@
+//! The store conformance suite, written against the `Store` trait so that every backend
+//! runs the same checks. A backend's test file calls each function with a fresh store.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::many_single_char_names,
+    reason = "test suite"
+)]
+
+use std::collections::HashSet;
+
+use agritrace::*;
+
+use super::*;
+
+/// Appends records one by one and reads them back every way.
+pub fn append_and_read<S: Store>(store: &S) {
+    let k = keys();
+    let set = lineage_set(&k);
+    assert!(store.is_empty().unwrap());
+    for (i, r) in set.iter().enumerate() {
+        assert_eq!(store.append(r).unwrap(), u64::try_from(i).unwrap());
+    }
+    assert_eq!(store.len().unwrap(), u64::try_from(set.len()).unwrap());
+    assert_eq!(store.chain(&pig()).unwrap(), set[..20].to_vec());
+    assert_eq!(store.chain(&cut()).unwrap(), set[20..22].to_vec());
+    assert!(store.chain(&other_pig()).unwrap().is_empty());
+    let tip = store.tip(&pig()).unwrap().unwrap();
+    assert_eq!((tip.seq, tip.id, tip.ended), (19, set[19].id(), true));
+    assert_eq!(store.tip(&other_pig()).unwrap(), None);
+    for (i, r) in set.iter().enumerate() {
+        assert_eq!(
+            store.get(&r.id()).unwrap(),
+            Some((u64::try_from(i).unwrap(), r.clone()))
+        );
+    }
+    assert_eq!(store.get(&RecordId::from_bytes([7; 32])).unwrap(), None);
+    let log: Vec<SignedRecord> = store
+        .read_log(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(log, set);
+    let page = store.read_log(5, 3).unwrap();
+    assert_eq!(
+        page.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        vec![5, 6, 7]
+    );
+    let streamed: Vec<SignedRecord> = store.stream(7).collect::<Result<_, _>>().unwrap();
+    assert_eq!(streamed, set);
+    assert_eq!(store.subjects().unwrap(), {
+        let mut v = vec![pig(), cut(), pack()];
+        v.sort_by_key(ToString::to_string);
+        v
+    });
+    // The stored ledger verifies, streamed straight from the store.
+    let trust = trust(&k);
+    let policy = Policy::livestock();
+    let ledger = LedgerVerifier::new(&trust, &policy)
+        .verify_stream(|| Ok::<_, StoreError>(store.stream(4)))
+        .unwrap();
+    assert_eq!(ledger.records(), 24);
+}
+
+/// Lineage edges, both ways.
+pub fn lineage_edges<S: Store>(store: &S) {
+    let k = keys();
+    let set = lineage_set(&k);
+    store.append_batch(&set).unwrap();
+    let down = store.children(&pig()).unwrap();
+    assert_eq!(
+        down,
+        vec![LineageEdge {
+            child: cut(),
+            child_record: set[20].id(),
+            parent: pig(),
+            parent_record: set[18].id()
+        }]
+    );
+    assert_eq!(store.parents(&cut()).unwrap(), down);
+    let up = store.parents(&pack()).unwrap();
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        (up[0].parent.clone(), up[0].parent_record),
+        (cut(), set[21].id())
+    );
+    assert!(store.children(&pack()).unwrap().is_empty());
+}
+
+/// Appends that do not extend the tip are refused with the right conflict, and nothing of
+/// them is written.
+pub fn refused_appends<S: Store>(store: &S) {
+    let k = keys();
+    let chain = pig_chain(&k);
+    for r in &chain[..10] {
+        store.append(r).unwrap();
+    }
+    let conflict = |r: &SignedRecord| match store.append(r) {
+        Err(StoreError::Conflict(c)) => c,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    assert_eq!(conflict(&chain[4]), Conflict::AlreadyStored { position: 4 });
+    // A second history: seq 8 differs from the stored one.
+    let mut events = life(&k);
+    events[8] = (&k.gateway, Event::Weighing { grams: 44_000 });
+    let fork = build(&pig(), 0, events);
+    assert_eq!(
+        conflict(&fork[8]),
+        Conflict::Stale {
+            subject: pig(),
+            seq: 8,
+            existing: chain[8].id(),
+            tip_seq: 9
+        }
+    );
+    // Next in seq but built on the other history.
+    assert_eq!(
+        conflict(&fork[10]),
+        Conflict::Fork {
+            subject: pig(),
+            seq: 10,
+            tip: chain[9].id(),
+            found: fork[9].id()
+        }
+    );
+    assert_eq!(
+        conflict(&chain[12]),
+        Conflict::Gap {
+            subject: pig(),
+            expected: 10,
+            found: 12
+        }
+    );
+    assert_eq!(
+        conflict(&build(&other_pig(), 0, life(&k))[3]),
+        Conflict::Gap {
+            subject: other_pig(),
+            expected: 0,
+            found: 3
+        }
+    );
+    // A child whose lineage parent is not stored.
+    let set = lineage_set(&k);
+    assert_eq!(
+        conflict(&set[20]),
+        Conflict::MissingParent {
+            parent: set[18].id()
+        }
+    );
+    // Nothing after the end of the chain.
+    for r in &chain[10..] {
+        store.append(r).unwrap();
+    }
+    let mut c = Chain::resume(
+        &Verifier::new(&trust(&k), &Policy::livestock())
+            .verify_chain(&pig(), &chain[..19])
+            .unwrap(),
+    );
+    let _ = c
+        .append(
+            &k.slaughterhouse,
+            at(19),
+            Event::Slaughter { carcass_grams: 1 },
+        )
+        .unwrap();
+    let after = c
+        .append(&k.slaughterhouse, at(20), Event::Weighing { grams: 1 })
+        .unwrap();
+    assert_eq!(conflict(&after), Conflict::Ended { subject: pig() });
+    // Undecodable bytes are refused before anything is written.
+    let junk = SignedRecord::from_parts(vec![1, 0, 9], [0; 64]);
+    assert!(matches!(store.append(&junk), Err(StoreError::Decode(_))));
+    assert_eq!(store.len().unwrap(), 20);
+    assert_eq!(store.chain(&pig()).unwrap(), chain);
+}
+
+/// A batch is all or nothing, and its positions follow on without gaps.
+pub fn batch_atomicity<S: Store>(store: &S) {
+    let k = keys();
+    let set = lineage_set(&k);
+    assert_eq!(store.append_batch(&set[..10]).unwrap(), 0);
+    // A batch whose 6th record conflicts (a duplicate of one already stored).
+    let mut bad = set[10..15].to_vec();
+    bad.push(set[3].clone());
+    bad.extend_from_slice(&set[15..18]);
+    match store.append_batch(&bad) {
+        Err(StoreError::Batch {
+            index: 5,
+            conflict: Conflict::AlreadyStored { position: 3 },
+        }) => {}
+        other => panic!("expected the 6th record refused, got {other:?}"),
+    }
+    assert_eq!(
+        store.len().unwrap(),
+        10,
+        "nothing of a refused batch is written"
+    );
+    assert_eq!(store.tip(&pig()).unwrap().unwrap().seq, 9);
+    // A duplicate inside one batch is refused too.
+    let dup = vec![set[10].clone(), set[10].clone()];
+    assert!(matches!(
+        store.append_batch(&dup),
+        Err(StoreError::Batch { index: 1, .. })
+    ));
+    assert_eq!(store.append_batch(&set[10..]).unwrap(), 10);
+    assert_eq!(store.len().unwrap(), 24);
+    let positions: Vec<u64> = store
+        .read_log(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(positions, (0..24).collect::<Vec<u64>>());
+    assert_eq!(store.append_batch(&[]).unwrap(), 24);
+}
+
+/// Writers in several threads, racing on shared subjects with compare-and-append and
+/// retrying on conflict: no fork, no gap, no lost append.
+pub fn concurrent_threads<S: Store + Sync>(store: &S) {
+    let k = keys();
+    let subjects: Vec<SubjectId> = (0..3)
+        .map(|s| SubjectId::EarTag(EarTag::new(Species::Pig, 610_830, 900 + s).unwrap()))
+        .collect();
+    let acked: Vec<Vec<RecordId>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4u32)
+            .map(|w| {
+                let subjects = &subjects;
+                let k = &k;
+                scope.spawn(move || writer(store, &k.gateway, subjects, w, 25))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    check_no_loss(store, &subjects, acked.into_iter().flatten());
+}
+
+/// One writer: `n` appends spread over `subjects`, each built on the tip it reads, retried
+/// when another writer got there first. Returns the IDs of acknowledged appends.
+pub fn writer<S: Store>(
+    store: &S,
+    signer: &Signer,
+    subjects: &[SubjectId],
+    w: u32,
+    n: u32,
+) -> Vec<RecordId> {
+    let mut acked = Vec::new();
+    for i in 0..n {
+        let subject =
+            &subjects[usize::try_from((w + i) % u32::try_from(subjects.len()).unwrap()).unwrap()];
+        loop {
+            let tip = store.tip(subject).unwrap();
+            let mut chain = Chain::continue_from(subject.clone(), tip);
+            let t = tip.map_or(Timestamp::from_millis(1_000), |t| {
+                t.time.saturating_add_millis(1)
+            });
+            let r = chain
+                .append(
+                    signer,
+                    t,
+                    Event::Weighing {
+                        grams: 10_000 * w + i,
+                    },
+                )
+                .unwrap();
+            match store.append(&r) {
+                Ok(_) => {
+                    acked.push(r.id());
+                    break;
+                }
+                Err(StoreError::Conflict(Conflict::Stale { .. } | Conflict::Fork { .. })) => {}
+                Err(e) => panic!("writer {w}: {e}"),
+            }
+        }
+    }
+    acked
+}
+
+/// Every acknowledged append is present, each chain is gap-free and fork-free, and the log
+/// positions are 0..n.
+pub fn check_no_loss<S: Store>(
+    store: &S,
+    subjects: &[SubjectId],
+    acked: impl IntoIterator<Item = RecordId>,
+) {
+    let mut stored = HashSet::new();
+    for s in subjects {
+        let chain = store.chain(s).unwrap();
+        for (seq, r) in chain.iter().enumerate() {
+            let body = RecordBody::decode(r.body()).unwrap();
+            assert_eq!(body.seq(), u64::try_from(seq).unwrap(), "{s}: gap or fork");
+            if seq > 0 {
+                assert_eq!(
+                    body.prev(),
+                    Some(&chain[seq - 1].id()),
+                    "{s}: broken link at {seq}"
+                );
+            }
+            stored.insert(r.id());
+        }
+    }
+    for id in acked {
+        assert!(stored.contains(&id), "acknowledged record {id} is missing");
+    }
+    let n = store.len().unwrap();
+    let positions: Vec<u64> = store
+        .read_log(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        positions,
+        (0..n).collect::<Vec<u64>>(),
+        "log positions have a gap"
+    );
+}
