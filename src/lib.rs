@@ -85,6 +85,7 @@ mod record;
 mod signing;
 mod store;
 mod time;
+mod trace;
 mod trust;
 mod verify;
 
@@ -110,6 +111,10 @@ pub use crate::store::{
     ChainTip, Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError,
 };
 pub use crate::time::{Day, Timestamp};
+pub use crate::trace::{
+    AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
+    TreatmentSummary, VerificationSummary, trace,
+};
 pub use crate::trust::{KeyGrant, Policy, Role, TrustStore};
 pub use crate::verify::{
     DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS, SignatureItem,

@@ -1,0 +1,657 @@
+//! Tracing one ID through a store: gather its chain with everything it came from and
+//! everything made from it, verify them together, and summarise them for a person.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::error::VerifyErrors;
+use crate::event::{Event, Sex};
+use crate::id::SubjectId;
+use crate::store::{Store, StoreError};
+use crate::time::Day;
+use crate::trust::{Policy, TrustStore};
+use crate::verify::{LedgerVerifier, VerifiedChain, VerifiedSet};
+
+/// Daily steps at or above this count are a "15,000-step day".
+pub const STEP_GOAL: u32 = 15_000;
+
+/// Most subjects one trace gathers (ancestors and descendants together).
+pub const MAX_TRACE_SUBJECTS: usize = 10_000;
+
+/// Why a trace failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The store has no records for the ID.
+    #[error("no records for {0}")]
+    NotFound(SubjectId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The records did not verify: the store was tampered with or holds bad records.
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerifyErrors),
+    /// The lineage around the ID is larger than [`MAX_TRACE_SUBJECTS`].
+    #[error("lineage of {0} spans more than {MAX_TRACE_SUBJECTS} subjects")]
+    TooLarge(SubjectId),
+}
+
+/// Everything a person reads about one ID, built from verified records only.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trace {
+    /// The ID traced, in text form.
+    pub id: String,
+    /// What the ID's digits mean.
+    pub meaning: Vec<(String, String)>,
+    /// The animal: the one traced, or the one a product came from.
+    pub animal: Option<AnimalSummary>,
+    /// For a product or lot: what it is and where it came from, newest first.
+    pub product_path: Vec<ProductSummary>,
+    /// What was made from the animal (trace forward).
+    pub products: Vec<ProductSummary>,
+    /// The verification verdict.
+    pub verification: VerificationSummary,
+}
+
+/// An animal's life, from its verified chain.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnimalSummary {
+    /// Ear tag or ISO code.
+    pub id: String,
+    /// Breed.
+    pub breed: String,
+    /// Sex.
+    pub sex: String,
+    /// Date of birth.
+    pub birth_date: String,
+    /// Age in days at its last record (at slaughter, for a slaughtered animal).
+    pub age_days: i64,
+    /// Date of its last record.
+    pub last_record: String,
+    /// Farm of birth.
+    pub origin: String,
+    /// Weighings: (date, grams).
+    pub weights: Vec<(String, u32)>,
+    /// Daily steps.
+    pub steps: StepSummary,
+    /// Total feed recorded, in grams, and the feed kinds.
+    pub feed_grams: u64,
+    /// Feed kinds, in order of first use.
+    pub feed_kinds: Vec<String>,
+    /// Vaccinations and medications.
+    pub treatments: Vec<TreatmentSummary>,
+    /// Inspections and quarantine: (date, description).
+    pub inspections: Vec<(String, String)>,
+    /// Moves: (date, from, to).
+    pub moves: Vec<(String, String, String)>,
+    /// Custody transfers: (date, to party).
+    pub custodians: Vec<(String, String)>,
+    /// Slaughter: (date, carcass grams).
+    pub slaughter: Option<(String, u32)>,
+}
+
+/// Daily step counts over an animal's life.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepSummary {
+    /// Days with a count.
+    pub days_recorded: u32,
+    /// Mean steps per recorded day.
+    pub average: u32,
+    /// Recorded days at or above [`STEP_GOAL`].
+    pub days_at_goal: u32,
+    /// Days between the first and last count with no count.
+    pub missing_days: u32,
+    /// (date, steps) for every recorded day.
+    pub series: Vec<(String, u32)>,
+}
+
+/// One treatment and its withdrawal period.
+#[derive(Clone, Debug, Serialize)]
+pub struct TreatmentSummary {
+    /// Date given.
+    pub date: String,
+    /// Vaccination or medication.
+    pub kind: String,
+    /// Product.
+    pub product: String,
+    /// Withdrawal period in days.
+    pub withdrawal_days: u16,
+    /// Last day of the withdrawal period.
+    pub withdrawal_ends: String,
+    /// For a slaughtered animal: whether slaughter came after the withdrawal period.
+    pub respected: Option<bool>,
+}
+
+/// A product or lot: what it is, what it came from, its custody and sale.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductSummary {
+    /// Lot ID.
+    pub id: String,
+    /// Product description (transformation) or crop (harvest).
+    pub product: String,
+    /// Net grams.
+    pub grams: u64,
+    /// Date made or harvested.
+    pub date: String,
+    /// Parent IDs.
+    pub made_from: Vec<String>,
+    /// Custody transfers: (date, party).
+    pub custodians: Vec<(String, String)>,
+    /// Sale: (date, buyer, price in yuan).
+    pub sale: Option<(String, String, String)>,
+    /// Products made from this one.
+    pub children: Vec<ProductSummary>,
+}
+
+/// How the trace was verified.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationSummary {
+    /// Always "verified": a trace exists only for records that verified.
+    pub verdict: String,
+    /// Records verified.
+    pub records: usize,
+    /// Chains verified.
+    pub chains: usize,
+    /// Signers: (party, role, records signed).
+    pub signers: Vec<(String, String, usize)>,
+    /// Time to read and verify, in milliseconds.
+    pub millis: f64,
+}
+
+/// Traces `id` in `store`: gathers its chain, its ancestors and descendants through lineage
+/// edges, verifies them as one set, and summarises them.
+///
+/// # Errors
+/// [`TraceError::NotFound`] when the store has no records for `id`;
+/// [`TraceError::Verify`] naming every bad record when the records do not verify;
+/// [`TraceError::Store`] or [`TraceError::TooLarge`].
+pub fn trace<S: Store>(
+    store: &S,
+    trust: &TrustStore,
+    policy: &Policy,
+    id: &SubjectId,
+) -> Result<Trace, TraceError> {
+    let started = Instant::now();
+    let subjects = lineage_closure(store, id)?;
+    let mut records = Vec::new();
+    for s in &subjects {
+        records.extend(store.chain(s)?);
+    }
+    if !subjects.contains(id) || records.is_empty() {
+        return Err(TraceError::NotFound(id.clone()));
+    }
+    let set = LedgerVerifier::new(trust, policy).verify_set(&records)?;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(summarise(&set, trust, id, millis))
+}
+
+/// `id`, everything it came from and everything made from it.
+fn lineage_closure<S: Store>(store: &S, id: &SubjectId) -> Result<BTreeSet<SubjectId>, TraceError> {
+    let mut seen = BTreeSet::new();
+    if store.tip(id)?.is_none() {
+        return Err(TraceError::NotFound(id.clone()));
+    }
+    let mut up = vec![id.clone()];
+    let mut down = vec![id.clone()];
+    seen.insert(id.clone());
+    while let Some(s) = up.pop() {
+        for e in store.parents(&s)? {
+            if seen.insert(e.parent.clone()) {
+                up.push(e.parent.clone());
+                down.push(e.parent);
+            }
+        }
+        if seen.len() > MAX_TRACE_SUBJECTS {
+            return Err(TraceError::TooLarge(id.clone()));
+        }
+    }
+    while let Some(s) = down.pop() {
+        for e in store.children(&s)? {
+            if seen.insert(e.child.clone()) {
+                down.push(e.child);
+            }
+        }
+        if seen.len() > MAX_TRACE_SUBJECTS {
+            return Err(TraceError::TooLarge(id.clone()));
+        }
+    }
+    Ok(seen)
+}
+
+fn summarise(set: &VerifiedSet, trust: &TrustStore, id: &SubjectId, millis: f64) -> Trace {
+    // Walk back from the traced ID to the animal, collecting the products on the way.
+    let mut product_path = Vec::new();
+    let mut at = id.clone();
+    let mut guard = 0;
+    while let Some(chain) = set.chain(&at) {
+        if at.species().is_some() || matches!(at, SubjectId::Iso11784(_)) {
+            break;
+        }
+        product_path.push(product(set, chain, false));
+        let parent = chain.records().iter().find_map(|r| {
+            r.body()
+                .event()
+                .lineage()
+                .first()
+                .map(|l| l.subject.clone())
+        });
+        match parent {
+            Some(p) if guard < 64 => at = p,
+            _ => break,
+        }
+        guard += 1;
+    }
+    let animal_chain = set
+        .chain(&at)
+        .filter(|_| at.species().is_some() || matches!(at, SubjectId::Iso11784(_)));
+    let animal = animal_chain.map(animal);
+    let products = animal_chain
+        .map(|c| children_of(set, c))
+        .unwrap_or_default();
+    let mut by_signer: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for c in set.chains() {
+        for r in c.records() {
+            let (party, role) = trust.grant(r.body().signer()).map_or_else(
+                || (r.body().signer().key_id().to_string(), "?".to_owned()),
+                |g| (g.party.to_string(), g.role.to_string()),
+            );
+            *by_signer.entry((party, role)).or_default() += 1;
+        }
+    }
+    Trace {
+        id: id.to_string(),
+        meaning: meaning(id),
+        animal,
+        product_path,
+        products,
+        verification: VerificationSummary {
+            verdict: "verified".to_owned(),
+            records: set.record_count(),
+            chains: set.len(),
+            signers: by_signer.into_iter().map(|((p, r), n)| (p, r, n)).collect(),
+            millis,
+        },
+    }
+}
+
+/// What each part of an ID means.
+fn meaning(id: &SubjectId) -> Vec<(String, String)> {
+    let kv = |k: &str, v: String| (k.to_owned(), v);
+    match id {
+        SubjectId::EarTag(t) => vec![
+            kv("scheme", "China livestock ear tag (15 digits)".to_owned()),
+            kv(
+                "species",
+                format!("{} ({})", t.species().code(), t.species()),
+            ),
+            kv(
+                "county",
+                format!("{:06}{}", t.county(), county_name(t.county())),
+            ),
+            kv("serial", format!("{:08}", t.serial())),
+        ],
+        SubjectId::Iso11784(c) => vec![
+            kv("scheme", "ISO 11784 animal code".to_owned()),
+            kv(
+                if c.is_manufacturer_code() {
+                    "manufacturer"
+                } else {
+                    "country"
+                },
+                format!(
+                    "{:03}{}",
+                    c.country(),
+                    if c.country() == 156 { " (China)" } else { "" }
+                ),
+            ),
+            kv("national ID", format!("{:012}", c.national_id())),
+        ],
+        SubjectId::Lot(l) => vec![
+            kv("scheme", "GS1 GTIN-14 + lot (AI 01 + AI 10)".to_owned()),
+            kv("GTIN", format!("{:014}", l.gtin())),
+            kv("lot", l.lot().to_owned()),
+        ],
+    }
+}
+
+fn county_name(code: u32) -> &'static str {
+    match code {
+        610_830 => " (Qingjian county, Yulin, Shaanxi)",
+        _ => "",
+    }
+}
+
+fn day(d: Day) -> String {
+    d.to_string()
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one arm per event kind; splitting it scatters the summary"
+)]
+fn animal(chain: &VerifiedChain) -> AnimalSummary {
+    let mut a = AnimalSummary {
+        id: chain.subject().to_string(),
+        breed: String::new(),
+        sex: String::new(),
+        birth_date: String::new(),
+        age_days: 0,
+        last_record: String::new(),
+        origin: String::new(),
+        weights: Vec::new(),
+        steps: StepSummary {
+            days_recorded: 0,
+            average: 0,
+            days_at_goal: 0,
+            missing_days: 0,
+            series: Vec::new(),
+        },
+        feed_grams: 0,
+        feed_kinds: Vec::new(),
+        treatments: Vec::new(),
+        inspections: Vec::new(),
+        moves: Vec::new(),
+        custodians: Vec::new(),
+        slaughter: None,
+    };
+    let mut birth = None;
+    let mut slaughter_day = None;
+    let mut steps: Vec<(Day, u32)> = Vec::new();
+    let mut treatments = Vec::new();
+    for r in chain.records() {
+        let d = r.body().time().day();
+        match r.body().event() {
+            Event::Registration(reg) => {
+                a.breed = reg.breed.to_string();
+                let sex = match reg.sex {
+                    Sex::Female => "female",
+                    Sex::Male => "male",
+                    _ => "castrated male",
+                };
+                sex.clone_into(&mut a.sex);
+                a.birth_date = day(reg.birth_date);
+                a.origin = reg.origin_site.to_string();
+                birth = Some(reg.birth_date);
+            }
+            Event::Weighing { grams } => a.weights.push((day(d), *grams)),
+            Event::DailyActivity {
+                day: sd, steps: n, ..
+            } => steps.push((*sd, *n)),
+            Event::Feeding { feed, grams } => {
+                a.feed_grams += u64::from(*grams);
+                if !a.feed_kinds.iter().any(|k| k == feed.as_str()) {
+                    a.feed_kinds.push(feed.to_string());
+                }
+            }
+            Event::Treatment {
+                kind,
+                product,
+                withdrawal_days,
+            } => treatments.push((
+                d,
+                format!("{kind:?}").to_lowercase(),
+                product.to_string(),
+                *withdrawal_days,
+            )),
+            Event::Inspection {
+                kind,
+                result,
+                certificate,
+            } => {
+                let what = format!("{kind:?}: {result:?}").to_lowercase();
+                let cert = certificate
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(", certificate {c}"));
+                a.inspections.push((day(d), format!("{what}{cert}")));
+            }
+            Event::Move { from_site, to_site } => {
+                a.moves
+                    .push((day(d), from_site.to_string(), to_site.to_string()));
+            }
+            Event::CustodyTransfer { to_party } => {
+                a.custodians.push((day(d), to_party.to_string()));
+            }
+            Event::Slaughter { carcass_grams } => {
+                a.slaughter = Some((day(d), *carcass_grams));
+                slaughter_day = Some(d);
+            }
+            _ => {}
+        }
+    }
+    if let Some(last) = chain.records().last() {
+        let last_day = last.body().time().day();
+        a.last_record = day(last_day);
+        a.age_days = birth.map_or(0, |b| b.days_until(slaughter_day.unwrap_or(last_day)));
+    }
+    a.treatments = treatments
+        .into_iter()
+        .map(|(d, kind, product, w)| {
+            let ends =
+                Day::from_days_since_epoch(d.days_since_epoch().saturating_add(i32::from(w)));
+            TreatmentSummary {
+                date: day(d),
+                kind,
+                product,
+                withdrawal_days: w,
+                withdrawal_ends: day(ends),
+                respected: slaughter_day.map(|s| s > ends),
+            }
+        })
+        .collect();
+    a.steps = step_summary(&steps);
+    a
+}
+
+fn step_summary(steps: &[(Day, u32)]) -> StepSummary {
+    let days_recorded = u32::try_from(steps.len()).unwrap_or(u32::MAX);
+    let total: u64 = steps.iter().map(|(_, n)| u64::from(*n)).sum();
+    let span = match (steps.first(), steps.last()) {
+        (Some((a, _)), Some((b, _))) => a.days_until(*b) + 1,
+        _ => 0,
+    };
+    StepSummary {
+        days_recorded,
+        average: u32::try_from(total.checked_div(u64::from(days_recorded)).unwrap_or(0))
+            .unwrap_or(u32::MAX),
+        days_at_goal: u32::try_from(steps.iter().filter(|(_, n)| *n >= STEP_GOAL).count())
+            .unwrap_or(u32::MAX),
+        missing_days: u32::try_from((span - i64::from(days_recorded)).max(0)).unwrap_or(u32::MAX),
+        series: steps.iter().map(|(d, n)| (day(*d), *n)).collect(),
+    }
+}
+
+/// A product chain's summary; with `deep`, the products made from it too.
+fn product(set: &VerifiedSet, chain: &VerifiedChain, deep: bool) -> ProductSummary {
+    let mut p = ProductSummary {
+        id: chain.subject().to_string(),
+        product: String::new(),
+        grams: 0,
+        date: String::new(),
+        made_from: Vec::new(),
+        custodians: Vec::new(),
+        sale: None,
+        children: Vec::new(),
+    };
+    for r in chain.records() {
+        let d = day(r.body().time().day());
+        match r.body().event() {
+            Event::Transformation {
+                parents,
+                product,
+                grams,
+            } => {
+                p.product = product.to_string();
+                p.grams = *grams;
+                p.date = d;
+                p.made_from = parents.iter().map(|l| l.subject.to_string()).collect();
+            }
+            Event::Harvest { crop, site, grams } => {
+                p.product = format!("{crop}, {site}");
+                p.grams = *grams;
+                p.date = d;
+            }
+            Event::CustodyTransfer { to_party } => p.custodians.push((d, to_party.to_string())),
+            Event::Sale { buyer, price_fen } => {
+                p.sale = Some((
+                    d,
+                    buyer.to_string(),
+                    format!("{}.{:02}", price_fen / 100, price_fen % 100),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if deep {
+        p.children = children_of(set, chain);
+    }
+    p
+}
+
+/// Products whose transformation names a record of `chain`.
+fn children_of(set: &VerifiedSet, chain: &VerifiedChain) -> Vec<ProductSummary> {
+    let ids: BTreeSet<_> = chain
+        .records()
+        .iter()
+        .map(crate::verify::VerifiedRecord::id)
+        .collect();
+    set.chains()
+        .filter(|c| {
+            c.records().iter().any(|r| {
+                r.body()
+                    .event()
+                    .lineage()
+                    .iter()
+                    .any(|l| ids.contains(&l.record))
+            })
+        })
+        .map(|c| product(set, c, true))
+        .collect()
+}
+
+impl Trace {
+    /// An SVG chart of the animal's weight (line, kg) and daily steps (bars) over its life;
+    /// `None` when the trace has no animal.
+    #[must_use]
+    pub fn svg(&self) -> Option<String> {
+        let a = self.animal.as_ref()?;
+        let birth = parse_day(&a.birth_date)?;
+        let end = parse_day(&a.last_record)?;
+        let span = f64::from(u32::try_from(birth.days_until(end).max(1)).unwrap_or(1));
+        let (width, height, left, right, top, bottom) = (900.0, 420.0, 70.0, 70.0, 40.0, 50.0);
+        let x = |d: Day| {
+            left + (width - left - right)
+                * f64::from(u32::try_from(birth.days_until(d).max(0)).unwrap_or(0))
+                / span
+        };
+        let max_kg = a
+            .weights
+            .iter()
+            .map(|(_, g)| f64::from(*g) / 1000.0)
+            .fold(10.0_f64, f64::max)
+            * 1.1;
+        let max_steps = a
+            .steps
+            .series
+            .iter()
+            .map(|(_, n)| f64::from(*n))
+            .fold(20_000.0_f64, f64::max)
+            * 1.05;
+        let plot_h = height - top - bottom;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n<text x=\"{left}\" y=\"24\" font-size=\"15\">{} — {}, born {}: weight (kg, line) and daily steps (bars)</text>\n",
+            xml(&a.id),
+            xml(&a.breed),
+            xml(&a.birth_date)
+        );
+        for (d, n) in &a.steps.series {
+            if let Some(day) = parse_day(d) {
+                let bh = plot_h * f64::from(*n) / max_steps;
+                let colour = if *n >= STEP_GOAL {
+                    "#4c9a6a"
+                } else {
+                    "#a7c7b4"
+                };
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"2\" height=\"{bh:.1}\" fill=\"{colour}\"/>",
+                    x(day),
+                    top + plot_h - bh
+                );
+            }
+        }
+        let goal_y = top + plot_h - plot_h * f64::from(STEP_GOAL) / max_steps;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{goal_y:.1}\" y2=\"{goal_y:.1}\" stroke=\"#4c9a6a\" stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#4c9a6a\">15,000 steps</text>",
+            width - right,
+            width - right + 4.0,
+            goal_y + 4.0
+        );
+        let points: Vec<String> = a
+            .weights
+            .iter()
+            .filter_map(|(d, g)| {
+                parse_day(d).map(|day| {
+                    format!(
+                        "{:.1},{:.1}",
+                        x(day),
+                        top + plot_h - plot_h * (f64::from(*g) / 1000.0) / max_kg
+                    )
+                })
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#b3472d\" stroke-width=\"2.5\"/>",
+            points.join(" ")
+        );
+        for k in 0..=4 {
+            let frac = f64::from(k) / 4.0;
+            let y = top + plot_h - plot_h * frac;
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" fill=\"#b3472d\">{:.0} kg</text><text x=\"{:.1}\" y=\"{y:.1}\" fill=\"#4c9a6a\">{:.0}</text>",
+                left - 6.0,
+                max_kg * frac,
+                width - right + 6.0,
+                max_steps * frac
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\"/><text x=\"{left}\" y=\"{:.1}\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} (age {} days)</text>\n</svg>",
+            width - right,
+            top + plot_h,
+            top + plot_h,
+            height - 20.0,
+            xml(&a.birth_date),
+            width - right,
+            height - 20.0,
+            xml(&a.last_record),
+            a.age_days
+        );
+        Some(s)
+    }
+}
+
+fn parse_day(s: &str) -> Option<Day> {
+    let mut it = s.splitn(3, '-');
+    let y = it.next()?.parse().ok()?;
+    let m = it.next()?.parse().ok()?;
+    let d = it.next()?.parse().ok()?;
+    Day::from_ymd(y, m, d)
+}
+
+/// Escapes text for XML.
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
