@@ -21,12 +21,18 @@ use std::time::Instant;
 use agritrace::demo::DemoConfig;
 use agritrace::{LedgerReader, LedgerVerifier, Policy};
 
-/// About 300 records per pig, as a pig's whole life has.
-const RECORDS_PER_PIG: u32 = 300;
+/// About 150 records per pig: pigs up to ~130 days old with daily steps, weekly weights
+/// and feed (one chain per pig; no pig has reached slaughter yet).
+const RECORDS_PER_PIG: u32 = 150;
 const SEED: u64 = 10_000_000;
 
+/// A ledger of at least `records` records: the pig count is calibrated on a sample.
 fn config(records: u64) -> DemoConfig {
-    let pigs = u32::try_from(records.div_ceil(u64::from(RECORDS_PER_PIG))).unwrap_or(u32::MAX);
+    let probe = DemoConfig::bench(SEED, 64, RECORDS_PER_PIG);
+    let keys = probe.keys();
+    let sample: usize = (0..64).map(|i| probe.pig_records(&keys, i).len()).sum();
+    let per_pig = (sample / 64).max(1) as u64;
+    let pigs = u32::try_from(records.div_ceil(per_pig)).unwrap_or(u32::MAX);
     DemoConfig::bench(SEED, pigs, RECORDS_PER_PIG)
 }
 
@@ -63,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         ["verify", path] => {
             // The trust store is the demo's: the same seed gives the same keys.
-            let trust = config(1).trust();
+            let trust = DemoConfig::bench(SEED, 1, RECORDS_PER_PIG).trust();
             let policy = Policy::livestock();
             let t = Instant::now();
             let ledger =

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! cargo run --release --example trace_pig                          # a default pig
-//! cargo run --release --example trace_pig -- 161083000001002       # that pig (ear tag)
-//! cargo run --release --example trace_pig -- lot:06901234561111/QJ1002-B-P1   # a pack: trace back
-//! cargo run --release --example trace_pig -- --json 161083000001002
+//! cargo run --release --example trace_pig -- 161083000001001       # that pig (ear tag)
+//! cargo run --release --example trace_pig -- lot:06901234561111/QJ1001-B-P1   # a pack: trace back
+//! cargo run --release --example trace_pig -- --json 161083000001001
 //! ```
 //!
 //! With no store yet, it first builds the demo cooperative (300 pigs, seed 2026) in
@@ -29,7 +29,7 @@ use agritrace::{
 };
 
 const SEED: u64 = 2026;
-const EXAMPLE_ID: &str = "eartag:161083000001002";
+const EXAMPLE_ID: &str = "eartag:161083000001001";
 
 struct Args {
     id: Option<String>,
@@ -76,7 +76,7 @@ fn parse_id(s: &str) -> Result<SubjectId, String> {
     };
     parsed.map_err(|e| {
         format!(
-            "{s:?} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001002)"
+            "{s:?} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001001)"
         )
     })
 }

@@ -24,7 +24,7 @@ use ed25519_zebra::batch;
 pub const DEFAULT_CHUNK_SIZE: usize = 2048;
 
 /// Default number of records read and checked together by [`LedgerVerifier::verify_stream`].
-pub const DEFAULT_BLOCK_SIZE: usize = 16 * 1024;
+pub const DEFAULT_BLOCK_SIZE: usize = 4096;
 
 /// Most rejected records a stream verification lists (the total is always counted).
 pub const MAX_LISTED_ERRORS: usize = 10_000;
