@@ -32,7 +32,8 @@ fn config(records: u64) -> DemoConfig {
     let keys = probe.keys();
     let sample: usize = (0..64).map(|i| probe.pig_records(&keys, i).len()).sum();
     let per_pig = (sample / 64).max(1) as u64;
-    let pigs = u32::try_from(records.div_ceil(per_pig)).unwrap_or(u32::MAX);
+    // 1% more pigs than the sample suggests, so the ledger is never short of `records`.
+    let pigs = u32::try_from(records.div_ceil(per_pig) * 101 / 100).unwrap_or(u32::MAX);
     DemoConfig::bench(SEED, pigs, RECORDS_PER_PIG)
 }
 

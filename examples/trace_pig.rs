@@ -7,8 +7,9 @@
 //! cargo run --release --example trace_pig -- --json 161083000001001
 //! ```
 //!
-//! With no store yet, it first builds the demo cooperative (300 pigs, seed 2026) in
-//! `target/agritrace-demo/ledger.sqlite` (or `--store PATH`). It writes an SVG chart of the
+//! With no store yet, it first builds the demo cooperative (300 pigs, seed 2026; `--pigs N`
+//! scales it to millions of records) in `target/agritrace-demo/ledger.sqlite` (or
+//! `--store PATH`). It writes an SVG chart of the
 //! pig's weight and daily steps next to the store and prints its path.
 
 #![allow(
@@ -27,6 +28,7 @@ use agritrace::demo::DemoConfig;
 use agritrace::{
     AnimalSummary, EarTag, GtinLot, Policy, SqliteStore, Store, SubjectId, Trace, TraceError, trace,
 };
+use rayon::prelude::*;
 
 const SEED: u64 = 2026;
 const EXAMPLE_ID: &str = "eartag:161083000001001";
@@ -35,6 +37,7 @@ struct Args {
     id: Option<String>,
     json: bool,
     store: PathBuf,
+    pigs: u32,
 }
 
 fn args() -> Result<Args, String> {
@@ -43,12 +46,20 @@ fn args() -> Result<Args, String> {
         json: false,
         store: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("target/agritrace-demo/ledger.sqlite"),
+        pigs: DemoConfig::new(SEED).pigs,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--json" => a.json = true,
             "--store" => a.store = it.next().ok_or("--store takes a path")?.into(),
+            "--pigs" => {
+                a.pigs = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--pigs takes a positive number")?;
+            }
             "-h" | "--help" => return Err(usage()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{}", usage())),
             s => a.id = Some(s.to_owned()),
@@ -59,7 +70,7 @@ fn args() -> Result<Args, String> {
 
 fn usage() -> String {
     format!(
-        "usage: trace_pig [--json] [--store PATH] [ID]\n  ID: an ear tag (15 digits, or {EXAMPLE_ID}), iso11784:…, or lot:GTIN14/LOT"
+        "usage: trace_pig [--json] [--store PATH] [--pigs N] [ID]\n  ID: an ear tag (15 digits, or {EXAMPLE_ID}), iso11784:…, or lot:GTIN14/LOT\n  --pigs N: demo size when PATH holds no store yet (default 300 pigs, ~110,000 records;\n            10,000 pigs is ~3.7 million records)"
     )
 }
 
@@ -81,7 +92,7 @@ fn parse_id(s: &str) -> Result<SubjectId, String> {
     })
 }
 
-fn open_or_build(path: &PathBuf) -> Result<SqliteStore, Box<dyn std::error::Error>> {
+fn open_or_build(path: &PathBuf, pigs: u32) -> Result<SqliteStore, Box<dyn std::error::Error>> {
     let existed = path.exists();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -90,15 +101,30 @@ fn open_or_build(path: &PathBuf) -> Result<SqliteStore, Box<dyn std::error::Erro
     if !existed || store.is_empty()? {
         let t = Instant::now();
         eprintln!("building the demo cooperative in {} …", path.display());
-        let farm = DemoConfig::new(SEED).generate();
-        for batch in farm.records.chunks(1000) {
-            store.append_batch(batch)?;
+        let cfg = DemoConfig {
+            pigs,
+            ..DemoConfig::new(SEED)
+        };
+        let keys = cfg.keys();
+        let mut n = 0;
+        // Groups of pigs signed on all cores, each pig followed by its cuts and packs (a
+        // valid log order), so a store of millions of records builds in bounded memory.
+        for first in (0..pigs).step_by(500) {
+            let last = (first + 500).min(pigs);
+            let group: Vec<Vec<_>> = (first..last)
+                .into_par_iter()
+                .map(|i| cfg.pig_records(&keys, i))
+                .collect();
+            let mut records: Vec<_> = group.into_iter().flatten().collect();
+            if last == pigs {
+                records.extend(cfg.produce_records(&keys));
+            }
+            for batch in records.chunks(1000) {
+                store.append_batch(batch)?;
+            }
+            n += records.len();
         }
-        eprintln!(
-            "  {} records in {:.1} s",
-            farm.records.len(),
-            t.elapsed().as_secs_f64()
-        );
+        eprintln!("  {n} records in {:.1} s", t.elapsed().as_secs_f64());
     }
     Ok(store)
 }
@@ -240,7 +266,7 @@ fn print_animal(a: &AnimalSummary) {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let id = a.id.as_deref().map(parse_id).transpose()?;
-    let store = open_or_build(&a.store)?;
+    let store = open_or_build(&a.store, a.pigs)?;
     let id = match id {
         Some(id) => id,
         None => default_pig(&store)?,
