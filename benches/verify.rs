@@ -8,6 +8,7 @@
     reason = "criterion's macros generate undocumented items"
 )]
 
+#[allow(dead_code, reason = "the bench does not report RSS")]
 mod support;
 
 use agritrace::demo::DemoConfig;

@@ -14,6 +14,10 @@
     reason = "a benchmark prints its report; rates are approximate by nature"
 )]
 
+#[path = "../benches/support/mod.rs"]
+#[allow(dead_code, reason = "this example uses only the RSS probe")]
+mod support;
+
 use std::fs::File;
 use std::io::BufWriter;
 use std::time::Instant;
@@ -35,19 +39,6 @@ fn config(records: u64) -> DemoConfig {
     // 1% more pigs than the sample suggests, so the ledger is never short of `records`.
     let pigs = u32::try_from(records.div_ceil(per_pig) * 101 / 100).unwrap_or(u32::MAX);
     DemoConfig::bench(SEED, pigs, RECORDS_PER_PIG)
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -81,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ledger.records(),
                 ledger.chains(),
                 ledger.records() as f64 / secs,
-                peak_rss_mib()
+                support::peak_rss_bytes() as f64 / (1024.0 * 1024.0)
             );
         }
         _ => {

@@ -25,7 +25,7 @@ mod support;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{LedgerVerifier, Policy};
-use support::{distinct_key_ledger, naive, raw_bound, triples};
+use support::{distinct_key_ledger, naive, peak_rss_bytes, raw_bound, triples};
 
 struct Args {
     json: bool,
@@ -69,19 +69,6 @@ fn args() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<u64>().ok())
-            })
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

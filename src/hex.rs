@@ -35,6 +35,36 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// `Display` (64 lower-case hex digits), `Debug` (`Name(hex)`) and `FromStr` (64 hex
+/// digits, either case) for a newtype over `[u8; 32]`.
+macro_rules! impl_hex_display {
+    ($name:ident) => {
+        impl ::std::fmt::Display for $name {
+            /// 64 lower-case hex digits.
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::hex::write(f, &self.0)
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::ParseHexError;
+            /// Parses 64 hex digits.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $crate::hex::decode_array(s)
+                    .map(Self)
+                    .ok_or($crate::error::ParseHexError { expected: 64 })
+            }
+        }
+    };
+}
+pub(crate) use impl_hex_display;
+
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 fn nibble(c: u8) -> Option<u8> {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -52,28 +51,7 @@ impl RecordId {
     }
 }
 
-impl fmt::Display for RecordId {
-    /// 64 lower-case hex digits.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::hex::write(f, &self.0)
-    }
-}
-
-impl fmt::Debug for RecordId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RecordId({self})")
-    }
-}
-
-impl FromStr for RecordId {
-    type Err = crate::error::ParseHexError;
-    /// Parses 64 hex digits.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::hex::decode_array(s)
-            .map(Self)
-            .ok_or(crate::error::ParseHexError { expected: 64 })
-    }
-}
+crate::hex::impl_hex_display!(RecordId);
 
 /// The signed content of a record, in canonical field order.
 ///

@@ -1,7 +1,6 @@
 //! Signers (Ed25519 secret keys, zeroized on drop, never printed) and public keys.
 
 use std::fmt;
-use std::str::FromStr;
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use rand::Rng as _;
@@ -37,28 +36,7 @@ impl PublicKey {
     }
 }
 
-impl fmt::Display for PublicKey {
-    /// 64 lower-case hex digits.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::hex::write(f, &self.0)
-    }
-}
-
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({self})")
-    }
-}
-
-impl FromStr for PublicKey {
-    type Err = crate::error::ParseHexError;
-    /// Parses 64 hex digits.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::hex::decode_array(s)
-            .map(Self)
-            .ok_or(crate::error::ParseHexError { expected: 64 })
-    }
-}
+crate::hex::impl_hex_display!(PublicKey);
 
 /// A party's or device's signing key.
 ///

@@ -110,3 +110,17 @@ pub fn distinct_key_ledger(n: u32) -> (TrustStore, Vec<SignedRecord>) {
     }
     (trust, records)
 }
+
+/// This process's peak resident set size (`VmHWM`), in bytes; 0 where /proc is absent.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<u64>().ok())
+            })
+        })
+        .map_or(0, |kb| kb * 1024)
+}
