@@ -307,6 +307,25 @@ fn nothing_verifies_after_end_of_chain() {
     assert_eq!((err.index, err.reason), (20, Reason::AfterEndOfChain));
 }
 
+/// The fixture's trust store, but with `gateway` under `grant`.
+fn trust_with_gateway(k: &Keys, grant: KeyGrant) -> TrustStore {
+    let full = trust(k);
+    let mut ts = TrustStore::new();
+    for s in [
+        &k.farm,
+        &k.vet,
+        &k.transporter,
+        &k.slaughterhouse,
+        &k.processor,
+        &k.retailer,
+    ] {
+        ts.add(s.public_key(), full.grant(&s.public_key()).unwrap().clone())
+            .unwrap();
+    }
+    ts.add(k.gateway.public_key(), grant).unwrap();
+    ts
+}
+
 #[test]
 fn bad_keys_are_each_rejected_with_their_reason() {
     let k = keys();
@@ -340,22 +359,15 @@ fn bad_keys_are_each_rejected_with_their_reason() {
     );
 
     // Expired: the gateway's grant ends before record 7.
-    let mut ts = TrustStore::new();
     let full = trust(&k);
-    for s in [
-        &k.farm,
-        &k.vet,
-        &k.transporter,
-        &k.slaughterhouse,
-        &k.processor,
-        &k.retailer,
-    ] {
-        ts.add(s.public_key(), full.grant(&s.public_key()).unwrap().clone())
-            .unwrap();
-    }
-    let mut g = full.grant(&k.gateway.public_key()).unwrap().clone();
-    g.valid_until = Some(at(7));
-    ts.add(k.gateway.public_key(), g.clone()).unwrap();
+    let grant = full.grant(&k.gateway.public_key()).unwrap().clone();
+    let ts = trust_with_gateway(
+        &k,
+        KeyGrant {
+            valid_until: Some(at(7)),
+            ..grant.clone()
+        },
+    );
     let err = verify(&ts, &chain).unwrap_err();
     assert_eq!(
         (err.index, err.reason),
@@ -369,28 +381,14 @@ fn bad_keys_are_each_rejected_with_their_reason() {
     );
 
     // Not yet valid: the gateway's grant starts after record 2.
-    let mut ts2 = TrustStore::new();
-    for s in [
-        &k.farm,
-        &k.vet,
-        &k.transporter,
-        &k.slaughterhouse,
-        &k.processor,
-        &k.retailer,
-    ] {
-        ts2.add(s.public_key(), full.grant(&s.public_key()).unwrap().clone())
-            .unwrap();
-    }
-    ts2.add(
-        k.gateway.public_key(),
+    let ts = trust_with_gateway(
+        &k,
         KeyGrant {
             valid_from: at(3),
-            valid_until: None,
-            ..g
+            ..grant
         },
-    )
-    .unwrap();
-    let err = verify(&ts2, &chain).unwrap_err();
+    );
+    let err = verify(&ts, &chain).unwrap_err();
     assert_eq!(
         (err.index, err.reason),
         (
