@@ -85,9 +85,16 @@ fn parse_id(s: &str) -> Result<SubjectId, String> {
     } else {
         s.parse::<EarTag>().map(SubjectId::EarTag)
     };
+    // Echo at most 40 characters of what was typed.
+    let shown: String = s.chars().take(40).collect();
+    let shown = if shown.len() < s.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    };
     parsed.map_err(|e| {
         format!(
-            "{s:?} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001001)"
+            "{shown:?} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001001)"
         )
     })
 }
