@@ -48,9 +48,19 @@
 //!   [`RecordId`] with a [`Signer`], giving a [`SignedRecord`].
 //! - Trust: a [`TrustStore`] maps keys to parties, [`Role`]s and validity windows; a
 //!   [`Policy`] says which roles may sign which events.
-//! - Verification: [`Verifier`] returns a [`VerifiedChain`] or [`VerifiedSet`] witness, or a
-//!   [`VerifyError`] naming the record (index, subject, ID) and the [`Reason`].
+//! - Verification: [`Verifier`] is the reference path and returns a [`VerifiedChain`] or
+//!   [`VerifiedSet`] witness, or a [`VerifyError`] naming the record (index, subject, ID)
+//!   and the [`Reason`]. [`LedgerVerifier`] is the fast engine (parallel decode and hash,
+//!   batched signatures, streaming in bounded memory) with exactly the same verdicts.
 //! - Files: [`write_ledger`] and [`LedgerReader`] frame records in a byte stream.
+//! - Storage: the [`Store`] trait and its embedded backend [`SqliteStore`] (compare-and-
+//!   append, all-or-nothing batches, gap-free log positions, lineage edges).
+//! - Tracing: [`trace()`] gathers an ID's ancestors and descendants from a store, verifies
+//!   them and returns a [`Trace`] a person reads (text fields, serde, an SVG chart).
+//! - [`demo`]: a deterministic demo cooperative for examples, benchmarks and tests.
+//!
+//! The crate has no optional features: SQLite is bundled (compiled from source by
+//! `rusqlite`), so nothing needs installing.
 //!
 //! # Security model
 //!
