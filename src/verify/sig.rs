@@ -25,7 +25,15 @@ pub struct SignatureItem<'a> {
 /// # Example
 /// ```
 /// use agritrace::verify_signature;
-/// assert!(!verify_signature(&[0; 32], &[0; 64], b"ed25519vectors 3") || true);
+/// // RFC 8032 §7.1, test 1: the empty message.
+/// let hex = |s: &str| -> Vec<u8> { (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect() };
+/// let key: [u8; 32] = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").try_into().unwrap();
+/// let sig: [u8; 64] = hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b").try_into().unwrap();
+/// assert!(verify_signature(&key, &sig, b""));
+/// assert!(!verify_signature(&key, &sig, b"x"));
+/// let mut bad = sig;
+/// bad[0] ^= 1;
+/// assert!(!verify_signature(&key, &bad, b""));
 /// ```
 #[must_use]
 pub fn verify_signature(key: &[u8; 32], signature: &[u8; SIGNATURE_LEN], message: &[u8]) -> bool {
