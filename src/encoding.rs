@@ -14,13 +14,14 @@ use crate::error::DecodeError;
 /// Largest accepted record body, in bytes. A decode never reads or allocates past it.
 pub const MAX_BODY_LEN: usize = 16 * 1024;
 
-type Config = Configuration<LittleEndian, Fixint, Limit<MAX_BODY_LEN>>;
+/// Largest accepted container (trace bundle, fork evidence), in bytes.
+pub(crate) const MAX_CONTAINER_LEN: usize = 8 * 1024 * 1024;
 
-const fn config() -> Config {
+const fn config_within<const N: usize>() -> Configuration<LittleEndian, Fixint, Limit<N>> {
     config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<MAX_BODY_LEN>()
+        .with_limit::<N>()
 }
 
 /// Encodes `value` in the canonical configuration.
@@ -28,12 +29,19 @@ const fn config() -> Config {
 /// Encoding our own types cannot fail (no `usize`, maps or unsized sequences; every
 /// validated field is within the limit), so a failure is reported as an oversized body.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
-    let bytes = bincode::serde::encode_to_vec(value, config())
+    encode_within::<T, MAX_BODY_LEN>(value)
+}
+
+/// [`encode`] with a limit of `N` bytes.
+pub(crate) fn encode_within<T: Serialize, const N: usize>(
+    value: &T,
+) -> Result<Vec<u8>, DecodeError> {
+    let bytes = bincode::serde::encode_to_vec(value, config_within::<N>())
         .map_err(|e| DecodeError::Malformed(e.to_string()))?;
-    if bytes.len() > MAX_BODY_LEN {
+    if bytes.len() > N {
         return Err(DecodeError::TooLong {
             len: bytes.len(),
-            max: MAX_BODY_LEN,
+            max: N,
         });
     }
     Ok(bytes)
@@ -49,13 +57,20 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
 pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
     bytes: &[u8],
 ) -> Result<T, DecodeError> {
-    if bytes.len() > MAX_BODY_LEN {
+    decode_canonical_within::<T, MAX_BODY_LEN>(bytes)
+}
+
+/// [`decode_canonical`] with a limit of `N` bytes instead of [`MAX_BODY_LEN`].
+pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: usize>(
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    if bytes.len() > N {
         return Err(DecodeError::TooLong {
             len: bytes.len(),
-            max: MAX_BODY_LEN,
+            max: N,
         });
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config_within::<N>())
         .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if read != bytes.len() {
         return Err(DecodeError::TrailingBytes {
@@ -68,7 +83,7 @@ pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
         expected: bytes,
         pos: 0,
     };
-    match bincode::serde::encode_into_writer(&value, &mut cmp, config()) {
+    match bincode::serde::encode_into_writer(&value, &mut cmp, config_within::<N>()) {
         Ok(()) if cmp.pos == bytes.len() => Ok(value),
         _ => Err(DecodeError::NonCanonical),
     }

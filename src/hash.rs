@@ -20,6 +20,34 @@ pub(crate) fn tagged(tag: &[u8], data: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// RFC 9162 leaf hash: `SHA-256(0x00 || parts...)`.
+pub(crate) fn merkle_leaf(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// RFC 9162 interior node hash: `SHA-256(0x01 || left || right)`.
+pub(crate) fn merkle_node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// Plain `SHA-256(data)` (the empty tree's root, note key IDs).
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// The exact bytes an Ed25519 record signature covers: the signature tag, then the record ID.
 pub(crate) fn signed_message(record_id: &[u8; 32]) -> [u8; SIGNED_MESSAGE_LEN] {
     let mut m = [0u8; SIGNED_MESSAGE_LEN];

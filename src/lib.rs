@@ -95,6 +95,7 @@ mod record;
 mod signing;
 mod store;
 mod time;
+mod tlog;
 mod trace;
 mod trust;
 mod verify;
@@ -121,6 +122,7 @@ pub use crate::store::{
     ChainTip, Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError,
 };
 pub use crate::time::{Day, Timestamp};
+pub use crate::tlog::*;
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
     TreatmentSummary, VerificationSummary, trace,

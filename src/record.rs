@@ -167,6 +167,33 @@ impl RecordBody {
     }
 }
 
+/// Subject bytes, seq and prev ID of an encoded body.
+pub(crate) type BodyHeader<'a> = (&'a [u8], u64, Option<[u8; 32]>);
+
+/// The fixed-layout prefix of an encoded body: the subject's bytes, the seq and the prev
+/// ID, read without decoding the rest. Only for bodies already known to decode (e.g.
+/// committed to by a verified checkpoint); `None` for bytes too short or with unknown tags.
+pub(crate) fn body_header(body: &[u8]) -> Option<BodyHeader<'_>> {
+    let u32_at = |at: usize| Some(u32::from_le_bytes(*body.get(at..at + 4)?.first_chunk()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(*body.get(at..at + 8)?.first_chunk()?));
+    // version (2) | subject variant (4) | subject fields | seq (8) | prev tag (1) [+ 32]
+    let subject_len = match u32_at(2)? {
+        0 => 4 + 8,
+        1 => 4 + 2 + 8,
+        2 => 4 + 8 + 8 + usize::try_from(u64_at(2 + 4 + 8)?).ok().filter(|&n| n <= MAX_BODY_LEN)?,
+        _ => return None,
+    };
+    let subject = body.get(2..2 + subject_len)?;
+    let at = 2 + subject_len;
+    let seq = u64_at(at)?;
+    let prev = match body.get(at + 8)? {
+        0 => None,
+        1 => Some(*body.get(at + 9..at + 41)?.first_chunk()?),
+        _ => return None,
+    };
+    Some((subject, seq, prev))
+}
+
 /// A record as it travels: the exact body bytes and a detached Ed25519 signature.
 ///
 /// Nothing about it is trusted until a [`Verifier`](crate::Verifier) says so.
@@ -253,6 +280,39 @@ impl SignedRecord {
             },
             4 + need,
         ))
+    }
+}
+
+/// Serde form of a record: its frame (`u32` length, body, signature) as one byte string,
+/// checked like [`SignedRecord::read_frame`] when read back.
+impl Serialize for SignedRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut frame = Vec::with_capacity(self.frame_len());
+        self.write_frame(&mut frame);
+        s.serialize_bytes(&frame)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignedRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FrameVisitor;
+        impl serde::de::Visitor<'_> for FrameVisitor {
+            type Value = SignedRecord;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record frame")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<SignedRecord, E> {
+                let (record, used) = SignedRecord::read_frame(v).map_err(E::custom)?;
+                if used != v.len() {
+                    return Err(E::custom(format!(
+                        "record frame has {} bytes after its signature",
+                        v.len() - used
+                    )));
+                }
+                Ok(record)
+            }
+        }
+        d.deserialize_bytes(FrameVisitor)
     }
 }
 

@@ -85,6 +85,11 @@ impl Signer {
             .sign(&hash::signed_message(id.as_bytes()))
             .to_bytes()
     }
+
+    /// Signs arbitrary bytes (signed-note text; its format gives the domain separation).
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        self.key.sign(message).to_bytes()
+    }
 }
 
 impl fmt::Debug for Signer {

@@ -47,6 +47,12 @@ impl Role {
         Self::Regulator,
     ];
 
+    /// The role named `name` as [`Display`](std::fmt::Display) writes it (`Farm`, `Vet`…).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.to_string() == name)
+    }
+
     const fn bit(self) -> u16 {
         1 << (self as u16)
     }

@@ -1,0 +1,405 @@
+//! Trace bundles: one file with everything needed to verify a subject's history and
+//! lineage offline, knowing only the pinned log and witness keys.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint};
+use super::merkle::{MerkleTree, ProofError, TreeHash, verify_inclusion};
+use super::note::{Note, NoteError};
+use crate::encoding::{self, MAX_CONTAINER_LEN};
+use crate::error::{DecodeError, VerifyErrors};
+use crate::event::Text;
+use crate::id::SubjectId;
+use crate::record::{RecordBody, RecordId, SignedRecord};
+use crate::signing::PublicKey;
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
+use crate::trace::{Trace, TraceError, lineage_closure, summarise};
+use crate::trust::{KeyGrant, Policy, Role, TrustStore};
+use crate::verify::{LedgerVerifier, VerifiedSet};
+
+/// Leading bytes of a trace bundle file.
+pub const BUNDLE_MAGIC: &[u8; 20] = b"agritrace-bundle/v1\n";
+
+/// First line of a trust note.
+const TRUST_HEADER: &str = "agritrace/v1/trust";
+
+/// Most keys one trust note may list.
+const MAX_TRUST_KEYS: usize = 1024;
+
+/// One chain in a bundle: its records from seq 0, and the inclusion proof of its last
+/// record (the chain's hash links commit that record to all before it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleChain {
+    records: Vec<SignedRecord>,
+    tip_index: u64,
+    proof: Vec<TreeHash>,
+}
+
+/// Everything needed to check a subject's history offline: the records of it, its
+/// ancestors and its descendants; one inclusion proof per chain tip; a checkpoint with
+/// cosignatures; and the log's signed statement of the keys that signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceBundle {
+    subject: SubjectId,
+    checkpoint: String,
+    trust: String,
+    chains: Vec<BundleChain>,
+}
+
+/// Why a bundle could not be built or does not verify.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The bytes are not a bundle.
+    #[error("bundle format: {0}")]
+    Format(#[from] DecodeError),
+    /// The checkpoint does not verify under the pinned keys.
+    #[error("bundle checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The trust note is malformed or not signed by the log.
+    #[error("bundle trust statements: {0}")]
+    Trust(String),
+    /// A chain in the bundle is empty.
+    #[error("bundle chain {chain} has no records")]
+    EmptyChain {
+        /// Position of the chain in the bundle.
+        chain: usize,
+    },
+    /// A chain tip's inclusion proof fails.
+    #[error("bundle chain {chain}: tip is not in the checkpointed log: {error}")]
+    Inclusion {
+        /// Position of the chain in the bundle.
+        chain: usize,
+        /// Why.
+        error: ProofError,
+    },
+    /// A chain's last record is not a proven tip.
+    #[error("chain of {0} does not end at a record with an inclusion proof")]
+    Unproven(SubjectId),
+    /// The records do not verify (names each bad record, e.g. a lineage parent missing).
+    #[error("bundle records: {0}")]
+    Records(#[from] VerifyErrors),
+    /// The bundle has no chain for its own subject.
+    #[error("bundle has no records of its subject {0}")]
+    MissingSubject(SubjectId),
+    /// Building a bundle: a store error.
+    #[error("bundle export: {0}")]
+    Store(#[from] StoreError),
+    /// Building a bundle: the lineage could not be gathered.
+    #[error("bundle export: {0}")]
+    Trace(#[from] Box<TraceError>),
+    /// Building a bundle: the tree or checkpoint does not cover a record.
+    #[error("bundle export: {0}")]
+    Export(String),
+}
+
+/// A bundle whose every part verified.
+#[derive(Debug)]
+pub struct VerifiedBundle {
+    subject: SubjectId,
+    checkpoint: VerifiedCheckpoint,
+    set: VerifiedSet,
+    trust: TrustStore,
+}
+
+impl VerifiedBundle {
+    /// The subject the bundle is for.
+    #[must_use]
+    pub fn subject(&self) -> &SubjectId {
+        &self.subject
+    }
+
+    /// The verified checkpoint.
+    #[must_use]
+    pub fn checkpoint(&self) -> &VerifiedCheckpoint {
+        &self.checkpoint
+    }
+
+    /// The verified records, chain by chain.
+    pub fn set(&self) -> &VerifiedSet {
+        &self.set
+    }
+
+    /// The trust store the log vouched for.
+    #[must_use]
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// A readable summary, as [`trace()`](crate::trace()) gives from a store.
+    #[must_use]
+    pub fn trace(&self) -> Trace {
+        summarise(&self.set, &self.trust, &self.subject, 0.0)
+    }
+}
+
+impl TraceBundle {
+    /// Builds the bundle for `subject` from `store`: its lineage (ancestors and descendants),
+    /// inclusion proofs from `tree` (the store's log, synced up to at least the checkpoint
+    /// size), the signed `checkpoint` note, and a trust note signed by `log` listing what
+    /// `trust` says of every key that signed.
+    ///
+    /// # Errors
+    /// [`BundleError`] when the subject is unknown, a record is past the checkpoint, or the
+    /// tree does not match the checkpoint.
+    pub fn export<S: Store>(
+        store: &S,
+        tree: &MerkleTree,
+        checkpoint: &str,
+        log: &LogSigner,
+        trust: &TrustStore,
+        subject: &SubjectId,
+    ) -> Result<Self, BundleError> {
+        let note = Note::parse(checkpoint).map_err(CheckpointError::from)?;
+        let cp = Checkpoint::parse_text(note.text())?;
+        if tree.root(cp.size()).ok() != Some(*cp.root()) {
+            return Err(BundleError::Export(format!(
+                "the tree does not have the checkpoint's root at size {}",
+                cp.size()
+            )));
+        }
+        let subjects = lineage_closure(store, subject).map_err(Box::new)?;
+        let mut chains = Vec::with_capacity(subjects.len());
+        let mut signers = BTreeSet::new();
+        for s in &subjects {
+            let records = store.chain(s)?;
+            let Some(tip) = records.last() else {
+                continue;
+            };
+            let (pos, _) = store
+                .get(&tip.id())?
+                .ok_or_else(|| BundleError::Export(format!("tip of {s} vanished")))?;
+            let proof = tree
+                .inclusion_proof(pos, cp.size())
+                .map_err(|e| BundleError::Export(format!("tip of {s}: {e}")))?;
+            for r in &records {
+                let body = RecordBody::decode(r.body())?;
+                signers.insert(*body.signer());
+            }
+            chains.push(BundleChain {
+                records,
+                tip_index: pos,
+                proof,
+            });
+        }
+        let trust = trust_note(log, trust, &signers)?;
+        Ok(Self {
+            subject: subject.clone(),
+            checkpoint: checkpoint.to_owned(),
+            trust,
+            chains,
+        })
+    }
+
+    /// The subject the bundle is for.
+    #[must_use]
+    pub fn subject(&self) -> &SubjectId {
+        &self.subject
+    }
+
+    /// Number of records in the bundle.
+    #[must_use]
+    pub fn record_count(&self) -> usize {
+        self.chains.iter().map(|c| c.records.len()).sum()
+    }
+
+    /// The bundle file: [`BUNDLE_MAGIC`] then the canonical encoding.
+    ///
+    /// # Errors
+    /// [`BundleError::Format`] past the container limit.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, BundleError> {
+        let mut out = BUNDLE_MAGIC.to_vec();
+        out.extend(encoding::encode_within::<_, MAX_CONTAINER_LEN>(self)?);
+        Ok(out)
+    }
+
+    /// Reads untrusted bundle bytes (bounded; accepted only in canonical form). Nothing in
+    /// it is trusted before [`TraceBundle::verify`].
+    ///
+    /// # Errors
+    /// [`BundleError::Format`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        let rest = bytes
+            .strip_prefix(BUNDLE_MAGIC.as_slice())
+            .ok_or_else(|| DecodeError::Malformed("missing bundle magic".into()))?;
+        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(rest)?)
+    }
+
+    /// Verifies the bundle knowing only the pinned log and witness keys (`log`) and the
+    /// event rules (`policy`): the checkpoint and its quorum of cosignatures; the log's
+    /// trust note; each chain tip's inclusion in the checkpointed tree; and every record —
+    /// signatures, chain links, roles, lineage — with the engine.
+    ///
+    /// # Errors
+    /// [`BundleError`] naming the first failing part.
+    pub fn verify(&self, log: &LogPolicy, policy: &Policy) -> Result<VerifiedBundle, BundleError> {
+        let checkpoint = log.verify(&self.checkpoint)?;
+        let trust = read_trust_note(&self.trust, log)?;
+        let mut proven = HashSet::with_capacity(self.chains.len());
+        for (i, c) in self.chains.iter().enumerate() {
+            let tip = c.records.last().ok_or(BundleError::EmptyChain { chain: i })?;
+            let id = tip.id();
+            let leaf = TreeHash::of_record(&id, tip.signature());
+            verify_inclusion(&leaf, c.tip_index, checkpoint.size(), &c.proof, checkpoint.root())
+                .map_err(|error| BundleError::Inclusion { chain: i, error })?;
+            proven.insert(id);
+        }
+        let records: Vec<SignedRecord> = self
+            .chains
+            .iter()
+            .flat_map(|c| c.records.iter().cloned())
+            .collect();
+        let set = LedgerVerifier::new(&trust, policy).verify_set(&records)?;
+        for chain in set.chains() {
+            if !chain.tip().is_some_and(|t| proven.contains(&t)) {
+                return Err(BundleError::Unproven(chain.subject().clone()));
+            }
+        }
+        if set.chain(&self.subject).is_none() {
+            return Err(BundleError::MissingSubject(self.subject.clone()));
+        }
+        Ok(VerifiedBundle {
+            subject: self.subject.clone(),
+            checkpoint,
+            set,
+            trust,
+        })
+    }
+}
+
+/// Reads and verifies bundle bytes in one step.
+///
+/// # Errors
+/// [`BundleError`] naming what is wrong.
+pub fn verify_bundle(
+    bytes: &[u8],
+    log: &LogPolicy,
+    policy: &Policy,
+) -> Result<VerifiedBundle, BundleError> {
+    TraceBundle::from_bytes(bytes)?.verify(log, policy)
+}
+
+/// The log's signed statement of what `trust` says of `keys`:
+///
+/// ```text
+/// agritrace/v1/trust
+/// <origin>
+/// key <hex key> <role> <valid from ms> <valid until ms or -> <revoked at ms or -> <party>
+/// ```
+fn trust_note(
+    log: &LogSigner,
+    trust: &TrustStore,
+    keys: &BTreeSet<PublicKey>,
+) -> Result<String, BundleError> {
+    let mut text = format!("{TRUST_HEADER}\n{}\n", log.origin());
+    let opt = |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| t.as_millis().to_string());
+    for key in keys {
+        let Some(g) = trust.grant(key) else {
+            continue;
+        };
+        let _ = writeln!(
+            text,
+            "key {key} {} {} {} {} {}",
+            g.role,
+            g.valid_from.as_millis(),
+            opt(g.valid_until),
+            opt(trust.revoked_at(key)),
+            g.party
+        );
+    }
+    let mut note = Note::new(&text).map_err(|e| BundleError::Trust(e.to_string()))?;
+    log.sign_note(&mut note);
+    Ok(note.to_string())
+}
+
+/// Verifies a trust note with the log key and rebuilds the trust store it states.
+fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleError> {
+    let bad = |line: usize, what: &str| BundleError::Trust(format!("line {line}: {what}"));
+    let parsed = Note::parse(note).map_err(|e| BundleError::Trust(e.to_string()))?;
+    match parsed.verify(std::slice::from_ref(log.log_key())) {
+        Ok(_) => {}
+        Err(NoteError::NoKnownSignature { .. }) => {
+            return Err(BundleError::Trust(format!(
+                "not signed by the log key {}",
+                log.log_key().name()
+            )));
+        }
+        Err(e) => return Err(BundleError::Trust(e.to_string())),
+    }
+    let mut lines = parsed.text().lines();
+    if lines.next() != Some(TRUST_HEADER) {
+        return Err(bad(1, "not a trust note"));
+    }
+    if lines.next() != Some(log.origin()) {
+        return Err(bad(2, "origin is not the pinned log's"));
+    }
+    let mut entries: BTreeMap<PublicKey, (KeyGrant, Option<Timestamp>)> = BTreeMap::new();
+    for (i, line) in lines.enumerate() {
+        let n = i + 3;
+        if entries.len() == MAX_TRUST_KEYS {
+            return Err(bad(n, "too many keys"));
+        }
+        let mut f = line.splitn(7, ' ');
+        let (Some("key"), Some(key), Some(role), Some(from), Some(until), Some(revoked), Some(party)) = (
+            f.next(),
+            f.next(),
+            f.next(),
+            f.next(),
+            f.next(),
+            f.next(),
+            f.next(),
+        ) else {
+            return Err(bad(n, "expected: key <key> <role> <from> <until> <revoked> <party>"));
+        };
+        let key: PublicKey = key.parse().map_err(|_| bad(n, "key is not 64 hex digits"))?;
+        let role = Role::from_name(role).ok_or_else(|| bad(n, "unknown role"))?;
+        let millis = |s: &str| -> Result<Option<Timestamp>, BundleError> {
+            if s == "-" {
+                return Ok(None);
+            }
+            s.parse::<i64>()
+                .map(|m| Some(Timestamp::from_millis(m)))
+                .map_err(|_| bad(n, "time is not integer milliseconds or -"))
+        };
+        let valid_from = millis(from)?.ok_or_else(|| bad(n, "key has no start time"))?;
+        let party = Text::new(party).map_err(|e| bad(n, &e.to_string()))?;
+        let grant = KeyGrant {
+            party,
+            role,
+            valid_from,
+            valid_until: millis(until)?,
+        };
+        if entries.insert(key, (grant, millis(revoked)?)).is_some() {
+            return Err(bad(n, "key listed twice"));
+        }
+    }
+    let mut trust = TrustStore::new();
+    for (key, (grant, revoked)) in entries {
+        trust
+            .add(key, grant)
+            .map_err(|e| BundleError::Trust(e.to_string()))?;
+        if let Some(at) = revoked {
+            trust
+                .revoke(&key, at)
+                .map_err(|e| BundleError::Trust(e.to_string()))?;
+        }
+    }
+    Ok(trust)
+}
+
+/// The IDs of a bundle's chain tips (for tests and tools).
+impl TraceBundle {
+    /// The tip record ID and log position of each chain.
+    #[must_use]
+    pub fn tips(&self) -> Vec<(RecordId, u64)> {
+        self.chains
+            .iter()
+            .filter_map(|c| Some((c.records.last()?.id(), c.tip_index)))
+            .collect()
+    }
+}

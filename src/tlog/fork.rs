@@ -1,0 +1,305 @@
+//! Fork evidence: self-contained proof that a signer or a log kept two histories.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy};
+use super::merkle::{ProofError, TreeHash, verify_inclusion};
+use super::note::NoteVerifier;
+use crate::encoding::{self, MAX_CONTAINER_LEN};
+use crate::error::DecodeError;
+use crate::hash;
+use crate::id::SubjectId;
+use crate::record::{RecordBody, SignedRecord};
+use crate::verify::verify_signature;
+
+/// Leading bytes of serialized fork evidence.
+pub const FORK_MAGIC: &[u8; 18] = b"agritrace-fork/v1\n";
+
+/// Evidence that a history forked, checkable by anyone with no other data (and, for log
+/// forks, the log's public key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ForkEvidence {
+    /// Two validly signed records of one subject with the same seq and different IDs.
+    Records {
+        /// One record.
+        first: SignedRecord,
+        /// The other.
+        second: SignedRecord,
+    },
+    /// Two checkpoints signed by one log for the same size with different roots.
+    Checkpoints {
+        /// One signed checkpoint note.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A newer checkpoint that does not extend an older one: inclusion proofs show
+    /// different leaves at the same index under the two signed roots.
+    Inconsistent {
+        /// The smaller signed checkpoint.
+        older: String,
+        /// The larger signed checkpoint.
+        newer: String,
+        /// The leaf index where the two trees differ (below the older size).
+        index: u64,
+        /// The leaf in the older tree, and its inclusion proof there.
+        older_leaf: TreeHash,
+        /// Inclusion proof of `older_leaf` in the older tree.
+        older_proof: Vec<TreeHash>,
+        /// The leaf in the newer tree.
+        newer_leaf: TreeHash,
+        /// Inclusion proof of `newer_leaf` in the newer tree.
+        newer_proof: Vec<TreeHash>,
+    },
+}
+
+/// Why fork evidence does not prove a fork.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ForkError {
+    /// The bytes are not fork evidence.
+    #[error("fork evidence: {0}")]
+    Decode(#[from] DecodeError),
+    /// A record does not decode.
+    #[error("fork evidence record {which}: {error}")]
+    Record {
+        /// `first` or `second`.
+        which: &'static str,
+        /// Why.
+        error: DecodeError,
+    },
+    /// A record's signature does not verify under the key it names.
+    #[error("fork evidence record {which} is not validly signed")]
+    BadSignature {
+        /// `first` or `second`.
+        which: &'static str,
+    },
+    /// The two records or checkpoints do not contradict each other.
+    #[error("not a fork: {0}")]
+    NotAFork(&'static str),
+    /// A checkpoint does not verify under the log key.
+    #[error("fork evidence checkpoint {which}: {error}")]
+    Checkpoint {
+        /// Which checkpoint.
+        which: &'static str,
+        /// Why.
+        error: CheckpointError,
+    },
+    /// An inclusion proof fails.
+    #[error("fork evidence inclusion proof in the {which} tree: {error}")]
+    Proof {
+        /// `older` or `newer`.
+        which: &'static str,
+        /// Why.
+        error: ProofError,
+    },
+}
+
+impl ForkEvidence {
+    /// Evidence from two records, if they are a fork (same subject and seq, different IDs,
+    /// both validly signed by the keys they name).
+    ///
+    /// # Errors
+    /// [`ForkError`] saying why the two are not a fork.
+    pub fn from_records(first: SignedRecord, second: SignedRecord) -> Result<Self, ForkError> {
+        let e = Self::Records { first, second };
+        e.check_records()?;
+        Ok(e)
+    }
+
+    /// Checks the evidence. `log` is the log's key, needed for checkpoint evidence (record
+    /// evidence ignores it).
+    ///
+    /// # Errors
+    /// [`ForkError`] saying why it proves nothing.
+    pub fn check(&self, log: Option<&NoteVerifier>) -> Result<(), ForkError> {
+        match self {
+            Self::Records { .. } => self.check_records(),
+            Self::Checkpoints { first, second } => {
+                let (a, b) = (
+                    verify_log(log, first, "first")?,
+                    verify_log(log, second, "second")?,
+                );
+                if a.size() != b.size() {
+                    return Err(ForkError::NotAFork("the checkpoints have different sizes"));
+                }
+                if a.root() == b.root() {
+                    return Err(ForkError::NotAFork("the checkpoints have the same root"));
+                }
+                Ok(())
+            }
+            Self::Inconsistent {
+                older,
+                newer,
+                index,
+                older_leaf,
+                older_proof,
+                newer_leaf,
+                newer_proof,
+            } => {
+                let (a, b) = (
+                    verify_log(log, older, "older")?,
+                    verify_log(log, newer, "newer")?,
+                );
+                if a.size() > b.size() {
+                    return Err(ForkError::NotAFork("the older checkpoint is the larger"));
+                }
+                if older_leaf == newer_leaf {
+                    return Err(ForkError::NotAFork("the two leaves are equal"));
+                }
+                verify_inclusion(older_leaf, *index, a.size(), older_proof, a.root()).map_err(
+                    |error| ForkError::Proof {
+                        which: "older",
+                        error,
+                    },
+                )?;
+                verify_inclusion(newer_leaf, *index, b.size(), newer_proof, b.root()).map_err(
+                    |error| ForkError::Proof {
+                        which: "newer",
+                        error,
+                    },
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    fn check_records(&self) -> Result<(), ForkError> {
+        let Self::Records { first, second } = self else {
+            return Ok(());
+        };
+        let a = check_signed(first, "first")?;
+        let b = check_signed(second, "second")?;
+        if a.subject() != b.subject() {
+            return Err(ForkError::NotAFork("the records are of different subjects"));
+        }
+        if a.seq() != b.seq() {
+            return Err(ForkError::NotAFork("the records have different seqs"));
+        }
+        if first.id() == second.id() {
+            return Err(ForkError::NotAFork("the records are the same"));
+        }
+        Ok(())
+    }
+
+    /// Serializes: [`FORK_MAGIC`] then the canonical encoding.
+    ///
+    /// # Errors
+    /// [`DecodeError::TooLong`] past the container limit.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, DecodeError> {
+        let mut out = FORK_MAGIC.to_vec();
+        out.extend(encoding::encode_within::<_, MAX_CONTAINER_LEN>(self)?);
+        Ok(out)
+    }
+
+    /// Reads untrusted bytes written by [`ForkEvidence::to_bytes`] (not yet checked: call
+    /// [`ForkEvidence::check`]).
+    ///
+    /// # Errors
+    /// [`ForkError::Decode`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ForkError> {
+        let rest = bytes
+            .strip_prefix(FORK_MAGIC.as_slice())
+            .ok_or(DecodeError::Malformed("missing fork evidence magic".into()))?;
+        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(rest)?)
+    }
+}
+
+impl fmt::Display for ForkEvidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Records { first, second } => {
+                let who = RecordBody::decode(first.body()).map_or_else(
+                    |_| "an undecodable record".into(),
+                    |b| format!("{} seq {}", b.subject(), b.seq()),
+                );
+                write!(f, "records {} and {} both claim {who}", first.id(), second.id())
+            }
+            Self::Checkpoints { .. } => f.write_str("two roots signed for one tree size"),
+            Self::Inconsistent { index, .. } => {
+                write!(f, "two signed trees hold different leaves at index {index}")
+            }
+        }
+    }
+}
+
+fn check_signed(r: &SignedRecord, which: &'static str) -> Result<RecordBody, ForkError> {
+    let body = RecordBody::decode(r.body()).map_err(|error| ForkError::Record { which, error })?;
+    let msg = hash::signed_message(r.id().as_bytes());
+    if !verify_signature(body.signer().as_bytes(), r.signature(), &msg) {
+        return Err(ForkError::BadSignature { which });
+    }
+    Ok(body)
+}
+
+fn verify_log(
+    log: Option<&NoteVerifier>,
+    note: &str,
+    which: &'static str,
+) -> Result<Checkpoint, ForkError> {
+    let err = |error| ForkError::Checkpoint { which, error };
+    let log = log.ok_or(err(CheckpointError::NotSignedByLog(
+        "(no log key given)".into(),
+    )))?;
+    let origin = super::note::Note::parse(note)
+        .map_err(CheckpointError::from)
+        .and_then(|n| Checkpoint::parse_text(n.text()))
+        .map_err(err)?
+        .origin()
+        .to_owned();
+    LogPolicy::new(&origin, log.clone())
+        .verify(note)
+        .map(|v| v.checkpoint().clone())
+        .map_err(err)
+}
+
+/// Scans `records` (e.g. an imported ledger) for forks: every pair of validly signed
+/// records with the same subject and seq but different IDs. Records that do not decode
+/// or are not validly signed by the key they name are skipped (they prove nothing).
+///
+/// # Example
+/// ```
+/// use agritrace::{Chain, Event, Signer, SubjectId, Timestamp, find_forks};
+/// let farm = Signer::from_seed([5; 32]);
+/// let pig: SubjectId = "eartag:161083000000042".parse()?;
+/// let mut chain = Chain::new(pig.clone());
+/// let t = Timestamp::from_millis(1_000);
+/// let r0 = chain.append(&farm, t, Event::Weighing { grams: 95_000 })?;
+/// let mut other = Chain::new(pig);
+/// let r0b = other.append(&farm, t, Event::Weighing { grams: 96_000 })?;
+/// let forks = find_forks(&[r0, r0b]);
+/// assert_eq!(forks.len(), 1);
+/// forks[0].check(None)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn find_forks(records: &[SignedRecord]) -> Vec<ForkEvidence> {
+    let mut first: HashMap<(SubjectId, u64), (usize, crate::RecordId)> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let Ok(body) = check_signed(r, "first") else {
+            continue;
+        };
+        let id = r.id();
+        match first.entry((body.subject().clone(), body.seq())) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((i, id));
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let (j, first_id) = *o.get();
+                if first_id != id {
+                    out.push(ForkEvidence::Records {
+                        first: records[j].clone(),
+                        second: r.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}

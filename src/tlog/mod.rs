@@ -1,0 +1,27 @@
+//! The global transparency log (DESIGN §6): an RFC 9162 Merkle tree over every record in
+//! log order, signed checkpoints with witness cosignatures (C2SP formats), fork evidence,
+//! offline trace bundles, and checkpoint-trusted verification.
+//!
+//! The leaf of a record is `SHA-256(0x00 || record ID || signature)`: the ID commits to the
+//! body, so a leaf commits to every byte of the record.
+
+mod bundle;
+mod checkpoint;
+mod fork;
+mod logged;
+mod merkle;
+mod note;
+
+pub use bundle::{BUNDLE_MAGIC, BundleChain, BundleError, TraceBundle, VerifiedBundle, verify_bundle};
+pub use checkpoint::{
+    Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint, Witness, WitnessError,
+};
+pub use fork::{FORK_MAGIC, ForkError, ForkEvidence, find_forks};
+pub use logged::{CheckpointVerifier, LoggedError, LoggedLedger, sync_tree};
+pub use merkle::{
+    MerkleTree, ProofError, RootBuilder, TreeHash, root_of, verify_consistency, verify_inclusion,
+};
+pub use note::{
+    KeyKind, MAX_NOTE_LEN, MAX_NOTE_SIGNATURES, Note, NoteError, NoteSignature, NoteSigned,
+    NoteSigner, NoteVerifier,
+};

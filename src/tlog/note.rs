@@ -1,0 +1,632 @@
+//! C2SP signed notes: text signed by one or more Ed25519 keys, verifier keys (vkeys), and
+//! timestamped Ed25519 cosignatures (c2sp.org/signed-note, c2sp.org/tlog-cosignature).
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use thiserror::Error;
+
+use crate::hash;
+use crate::signing::{PublicKey, Signer};
+use crate::verify::verify_signature;
+
+/// Largest note accepted, in bytes (a checkpoint with 16 cosignatures is under 2 KiB).
+pub const MAX_NOTE_LEN: usize = 64 * 1024;
+/// Most signature lines accepted in one note (signed-note asks for at least 16).
+pub const MAX_NOTE_SIGNATURES: usize = 64;
+
+const DASH: &str = "\u{2014} ";
+const COSIGNATURE_HEADER: &str = "cosignature/v1\n";
+
+/// What a note key signs: its signed-note signature type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// Type `0x01`: an Ed25519 signature over the note text (log keys).
+    Ed25519,
+    /// Type `0x04`: a timestamped Ed25519 checkpoint cosignature (witness keys).
+    Cosignature,
+}
+
+impl KeyKind {
+    /// The signature type byte.
+    #[must_use]
+    pub const fn type_byte(self) -> u8 {
+        match self {
+            Self::Ed25519 => 0x01,
+            Self::Cosignature => 0x04,
+        }
+    }
+
+    fn from_type_byte(b: u8) -> Option<Self> {
+        match b {
+            0x01 => Some(Self::Ed25519),
+            0x04 => Some(Self::Cosignature),
+            _ => None,
+        }
+    }
+
+    /// Bytes after the key ID in a signature of this kind.
+    const fn signature_len(self) -> usize {
+        match self {
+            Self::Ed25519 => 64,
+            Self::Cosignature => 8 + 64,
+        }
+    }
+}
+
+/// A malformed or unverifiable signed note, vkey or signature.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum NoteError {
+    /// Larger than [`MAX_NOTE_LEN`].
+    #[error("note is {len} bytes, more than the {max}-byte limit")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not UTF-8.
+    #[error("note is not valid UTF-8 (byte {offset})")]
+    NotUtf8 {
+        /// Where decoding failed.
+        offset: usize,
+    },
+    /// A control character other than newline.
+    #[error("note has control character {byte:#04x} at byte {offset}")]
+    ControlCharacter {
+        /// The byte.
+        byte: u8,
+        /// Where.
+        offset: usize,
+    },
+    /// No blank line separating text and signatures.
+    #[error("note has no blank line before its signatures")]
+    NoSeparator,
+    /// The note text is empty.
+    #[error("note text is empty")]
+    EmptyText,
+    /// The note does not end with a newline.
+    #[error("note does not end with a newline")]
+    NoFinalNewline,
+    /// No signature lines after the blank line.
+    #[error("note has no signature lines")]
+    NoSignatures,
+    /// Too many signature lines.
+    #[error("note has more than {max} signature lines")]
+    TooManySignatures {
+        /// The limit.
+        max: usize,
+    },
+    /// A signature line that is not `— name base64`.
+    #[error("signature line {line}: {reason}")]
+    BadSignatureLine {
+        /// 1-based line number within the signature block.
+        line: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A key name that is empty or has a space or `+`.
+    #[error("key name {0:?} is empty or contains a space or '+'")]
+    BadKeyName(String),
+    /// A malformed verifier key.
+    #[error("verifier key: {0}")]
+    BadVkey(&'static str),
+    /// A vkey whose key ID is not the one its name, type and key define.
+    #[error("verifier key {name} has key ID {found:08x}, but its name and key give {expected:08x}")]
+    WrongKeyId {
+        /// Key name.
+        name: String,
+        /// The ID in the vkey.
+        found: u32,
+        /// The ID computed from name, type and key.
+        expected: u32,
+    },
+    /// A signature by a known key that does not verify.
+    #[error("signature by {name} (key ID {key_id:08x}) does not verify")]
+    BadSignature {
+        /// Key name.
+        name: String,
+        /// Key ID.
+        key_id: u32,
+    },
+    /// A signature by a known key with the wrong length.
+    #[error("signature by {name} is {found} bytes, expected {expected}")]
+    SignatureLength {
+        /// Key name.
+        name: String,
+        /// Bytes after the key ID.
+        found: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+    /// A cosignature timestamp above 2^63 - 1.
+    #[error("cosignature by {name} has timestamp {timestamp} above 2^63-1")]
+    BadTimestamp {
+        /// Key name.
+        name: String,
+        /// The timestamp.
+        timestamp: u64,
+    },
+    /// No signature by any of the keys the verifier knows.
+    #[error("note is not signed by any known key (signed by: {signers})")]
+    NoKnownSignature {
+        /// Names of the keys that did sign, comma-separated.
+        signers: String,
+    },
+    /// The same known key signed twice.
+    #[error("key {0} signed the note more than once")]
+    DuplicateSignature(String),
+}
+
+/// Checks that `name` is a valid key name: non-empty, no Unicode space, no `+`.
+fn check_name(name: &str) -> Result<(), NoteError> {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
+        return Err(NoteError::BadKeyName(name.chars().take(64).collect()));
+    }
+    Ok(())
+}
+
+/// `SHA-256(name || "\n" || type || key)[:4]` as a big-endian `u32`.
+fn key_id(name: &str, kind: KeyKind, key: &PublicKey) -> u32 {
+    let d = hash::sha256(&[
+        name.as_bytes(),
+        b"\n",
+        &[kind.type_byte()],
+        key.as_bytes(),
+    ]);
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// A public key that verifies note signatures: name, key ID, kind and Ed25519 key.
+///
+/// # Example
+/// ```
+/// use agritrace::NoteVerifier;
+/// // The signed-note specification's example verifier key.
+/// let v = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
+/// assert_eq!(v.name(), "example.com/foo");
+/// assert_eq!(v.key_id(), 0x530d_903a);
+/// # Ok::<(), agritrace::NoteError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct NoteVerifier {
+    name: String,
+    id: u32,
+    kind: KeyKind,
+    key: PublicKey,
+}
+
+impl NoteVerifier {
+    /// A verifier for `key` under `name`, with the key ID the specifications define.
+    ///
+    /// # Errors
+    /// [`NoteError::BadKeyName`].
+    pub fn new(name: &str, kind: KeyKind, key: PublicKey) -> Result<Self, NoteError> {
+        check_name(name)?;
+        Ok(Self {
+            name: name.to_owned(),
+            id: key_id(name, kind, &key),
+            kind,
+            key,
+        })
+    }
+
+    /// Parses a vkey: `name+hex(key ID)+base64(type || public key)`.
+    ///
+    /// # Errors
+    /// [`NoteError::BadVkey`] for a malformed string or unsupported type,
+    /// [`NoteError::BadKeyName`], or [`NoteError::WrongKeyId`] when the ID does not match.
+    pub fn parse(vkey: &str) -> Result<Self, NoteError> {
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::BadVkey("expected name+keyid+key"));
+        };
+        check_name(name)?;
+        let id = crate::hex::decode_array::<4>(id)
+            .map(u32::from_be_bytes)
+            .ok_or(NoteError::BadVkey("key ID is not 8 hex digits"))?;
+        let bytes = STANDARD
+            .decode(key)
+            .map_err(|_| NoteError::BadVkey("key is not valid base64"))?;
+        let Some((&t, rest)) = bytes.split_first() else {
+            return Err(NoteError::BadVkey("key is empty"));
+        };
+        let kind = KeyKind::from_type_byte(t)
+            .ok_or(NoteError::BadVkey("unsupported signature type (want 0x01 or 0x04)"))?;
+        let key: [u8; 32] = rest
+            .try_into()
+            .map_err(|_| NoteError::BadVkey("Ed25519 key is not 32 bytes"))?;
+        let v = Self::new(name, kind, PublicKey::from_bytes(key))?;
+        if v.id != id {
+            return Err(NoteError::WrongKeyId {
+                name: name.to_owned(),
+                found: id,
+                expected: v.id,
+            });
+        }
+        Ok(v)
+    }
+
+    /// The vkey text.
+    #[must_use]
+    pub fn vkey(&self) -> String {
+        let mut material = Vec::with_capacity(33);
+        material.push(self.kind.type_byte());
+        material.extend_from_slice(self.key.as_bytes());
+        format!("{}+{:08x}+{}", self.name, self.id, STANDARD.encode(material))
+    }
+
+    /// The key name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key ID.
+    #[must_use]
+    pub fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    /// The signature type.
+    #[must_use]
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The Ed25519 public key.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        self.key
+    }
+
+    /// Verifies `sig` over note `text`; returns the cosignature timestamp (0 for `Ed25519`).
+    fn verify(&self, text: &str, sig: &NoteSignature) -> Result<u64, NoteError> {
+        let expected = self.kind.signature_len();
+        if sig.bytes.len() != expected {
+            return Err(NoteError::SignatureLength {
+                name: self.name.clone(),
+                found: sig.bytes.len(),
+                expected,
+            });
+        }
+        let (timestamp, ed) = match self.kind {
+            KeyKind::Ed25519 => (0, &sig.bytes[..]),
+            KeyKind::Cosignature => {
+                let (t, ed) = sig.bytes.split_at(8);
+                let mut tb = [0u8; 8];
+                tb.copy_from_slice(t);
+                (u64::from_be_bytes(tb), ed)
+            }
+        };
+        if timestamp > i64::MAX as u64 {
+            return Err(NoteError::BadTimestamp {
+                name: self.name.clone(),
+                timestamp,
+            });
+        }
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(ed);
+        let ok = match self.kind {
+            KeyKind::Ed25519 => verify_signature(self.key.as_bytes(), &signature, text.as_bytes()),
+            KeyKind::Cosignature => verify_signature(
+                self.key.as_bytes(),
+                &signature,
+                cosigned_message(text, timestamp).as_bytes(),
+            ),
+        };
+        if ok {
+            Ok(timestamp)
+        } else {
+            Err(NoteError::BadSignature {
+                name: self.name.clone(),
+                key_id: self.id,
+            })
+        }
+    }
+}
+
+impl fmt::Debug for NoteVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.vkey())
+    }
+}
+
+/// The message a v1 Ed25519 cosignature covers.
+fn cosigned_message(text: &str, timestamp: u64) -> String {
+    format!("{COSIGNATURE_HEADER}time {timestamp}\n{text}")
+}
+
+/// A key that signs notes: a [`Signer`] with a name and a kind.
+pub struct NoteSigner {
+    verifier: NoteVerifier,
+    signer: Signer,
+}
+
+impl NoteSigner {
+    /// A note signer named `name`.
+    ///
+    /// # Errors
+    /// [`NoteError::BadKeyName`].
+    pub fn new(name: &str, kind: KeyKind, signer: Signer) -> Result<Self, NoteError> {
+        Ok(Self {
+            verifier: NoteVerifier::new(name, kind, signer.public_key())?,
+            signer,
+        })
+    }
+
+    /// The matching verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.verifier
+    }
+
+    /// Signs note `text` (a cosignature carries `timestamp`, POSIX seconds; plain Ed25519
+    /// signatures ignore it).
+    fn sign(&self, text: &str, timestamp: u64) -> NoteSignature {
+        let bytes = match self.verifier.kind {
+            KeyKind::Ed25519 => self.signer.sign_bytes(text.as_bytes()).to_vec(),
+            KeyKind::Cosignature => {
+                let t = timestamp.min(i64::MAX as u64);
+                let mut b = t.to_be_bytes().to_vec();
+                b.extend_from_slice(&self.signer.sign_bytes(cosigned_message(text, t).as_bytes()));
+                b
+            }
+        };
+        NoteSignature {
+            name: self.verifier.name.clone(),
+            key_id: self.verifier.id,
+            bytes,
+        }
+    }
+}
+
+impl fmt::Debug for NoteSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoteSigner")
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One signature line: key name, key ID and the signature bytes after the ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    name: String,
+    key_id: u32,
+    bytes: Vec<u8>,
+}
+
+impl NoteSignature {
+    /// The key name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key ID.
+    #[must_use]
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    fn line(&self) -> String {
+        let mut b = self.key_id.to_be_bytes().to_vec();
+        b.extend_from_slice(&self.bytes);
+        format!("{DASH}{} {}\n", self.name, STANDARD.encode(b))
+    }
+}
+
+/// A key that verified a note, with its cosignature timestamp (0 for log signatures).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSigned {
+    /// Key name.
+    pub name: String,
+    /// Key ID.
+    pub key_id: u32,
+    /// Cosignature timestamp, POSIX seconds (0 for a plain Ed25519 signature).
+    pub timestamp: u64,
+}
+
+/// A parsed signed note: its text (ending in a newline) and signature lines.
+///
+/// # Example
+/// ```
+/// use agritrace::{Note, NoteVerifier};
+/// let note = "This is an example message.\n\n\u{2014} example.com/foo \
+///     Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+/// let key = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
+/// let parsed = Note::parse(note)?;
+/// assert_eq!(parsed.verify(&[key])?.len(), 1);
+/// assert_eq!(parsed.text(), "This is an example message.\n");
+/// # Ok::<(), agritrace::NoteError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    text: String,
+    signatures: Vec<NoteSignature>,
+}
+
+impl Note {
+    /// An unsigned note with `text`, which must end in a newline, with no control
+    /// characters but newlines and no blank line at the end.
+    ///
+    /// # Errors
+    /// [`NoteError`] for text that a signed note cannot carry.
+    pub fn new(text: &str) -> Result<Self, NoteError> {
+        check_chars(text.as_bytes())?;
+        if text.is_empty() {
+            return Err(NoteError::EmptyText);
+        }
+        if !text.ends_with('\n') {
+            return Err(NoteError::NoFinalNewline);
+        }
+        if text.ends_with("\n\n") || text == "\n" {
+            return Err(NoteError::NoSeparator);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            signatures: Vec::new(),
+        })
+    }
+
+    /// Parses untrusted note bytes. Nothing in the text may be used before
+    /// [`Note::verify`] succeeds.
+    ///
+    /// # Errors
+    /// [`NoteError`] naming the first problem.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Self, NoteError> {
+        if bytes.len() > MAX_NOTE_LEN {
+            return Err(NoteError::TooLong {
+                len: bytes.len(),
+                max: MAX_NOTE_LEN,
+            });
+        }
+        let s = std::str::from_utf8(bytes).map_err(|e| NoteError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        Self::parse(s)
+    }
+
+    /// Parses an untrusted note.
+    ///
+    /// # Errors
+    /// [`NoteError`] naming the first problem.
+    pub fn parse(s: &str) -> Result<Self, NoteError> {
+        if s.len() > MAX_NOTE_LEN {
+            return Err(NoteError::TooLong {
+                len: s.len(),
+                max: MAX_NOTE_LEN,
+            });
+        }
+        check_chars(s.as_bytes())?;
+        if !s.ends_with('\n') {
+            return Err(NoteError::NoFinalNewline);
+        }
+        let split = s.rfind("\n\n").ok_or(NoteError::NoSeparator)?;
+        let text = &s[..=split];
+        let block = &s[split + 2..];
+        if text.trim_end_matches('\n').is_empty() {
+            return Err(NoteError::EmptyText);
+        }
+        if block.is_empty() {
+            return Err(NoteError::NoSignatures);
+        }
+        let mut signatures = Vec::new();
+        for (i, line) in block.split_terminator('\n').enumerate() {
+            if signatures.len() == MAX_NOTE_SIGNATURES {
+                return Err(NoteError::TooManySignatures {
+                    max: MAX_NOTE_SIGNATURES,
+                });
+            }
+            signatures.push(parse_signature_line(line, i + 1)?);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            signatures,
+        })
+    }
+
+    /// The note text, including its final newline.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The signature lines, in order.
+    #[must_use]
+    pub fn signatures(&self) -> &[NoteSignature] {
+        &self.signatures
+    }
+
+    /// Adds a signature by `signer` (for a cosignature, made at `timestamp`, POSIX seconds).
+    pub fn sign(&mut self, signer: &NoteSigner, timestamp: u64) {
+        let sig = signer.sign(&self.text, timestamp);
+        self.signatures
+            .retain(|s| !(s.name == sig.name && s.key_id == sig.key_id));
+        self.signatures.push(sig);
+    }
+
+    /// Verifies the signatures by `known` keys, ignoring lines by other keys. A known key's
+    /// bad signature refuses the whole note; so does a note no known key signed.
+    ///
+    /// # Errors
+    /// [`NoteError::BadSignature`], [`NoteError::SignatureLength`],
+    /// [`NoteError::DuplicateSignature`] or [`NoteError::NoKnownSignature`].
+    pub fn verify(&self, known: &[NoteVerifier]) -> Result<Vec<NoteSigned>, NoteError> {
+        let mut out: Vec<NoteSigned> = Vec::new();
+        for sig in &self.signatures {
+            let Some(v) = known
+                .iter()
+                .find(|v| v.name == sig.name && v.id == sig.key_id)
+            else {
+                continue;
+            };
+            let timestamp = v.verify(&self.text, sig)?;
+            if out
+                .iter()
+                .any(|o| o.name == sig.name && o.key_id == sig.key_id)
+            {
+                return Err(NoteError::DuplicateSignature(sig.name.clone()));
+            }
+            out.push(NoteSigned {
+                name: sig.name.clone(),
+                key_id: sig.key_id,
+                timestamp,
+            });
+        }
+        if out.is_empty() {
+            let signers: Vec<&str> = self.signatures.iter().map(|s| s.name.as_str()).collect();
+            return Err(NoteError::NoKnownSignature {
+                signers: signers.join(", "),
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)?;
+        f.write_str("\n")?;
+        for s in &self.signatures {
+            f.write_str(&s.line())?;
+        }
+        Ok(())
+    }
+}
+
+fn check_chars(bytes: &[u8]) -> Result<(), NoteError> {
+    match bytes.iter().position(|&b| b < 0x20 && b != b'\n') {
+        Some(offset) => Err(NoteError::ControlCharacter {
+            byte: bytes[offset],
+            offset,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn parse_signature_line(line: &str, n: usize) -> Result<NoteSignature, NoteError> {
+    let bad = |reason| NoteError::BadSignatureLine { line: n, reason };
+    let rest = line
+        .strip_prefix(DASH)
+        .ok_or_else(|| bad("does not start with an em dash and a space"))?;
+    let (name, b64) = rest
+        .split_once(' ')
+        .ok_or_else(|| bad("has no space between key name and signature"))?;
+    check_name(name).map_err(|_| bad("key name is empty or has a space or '+'"))?;
+    let bytes = STANDARD
+        .decode(b64)
+        .map_err(|_| bad("signature is not valid base64"))?;
+    if bytes.len() < 5 {
+        return Err(bad("signature is shorter than a key ID and one byte"));
+    }
+    let (id, sig) = bytes.split_at(4);
+    Ok(NoteSignature {
+        name: name.to_owned(),
+        key_id: u32::from_be_bytes([id[0], id[1], id[2], id[3]]),
+        bytes: sig.to_vec(),
+    })
+}
