@@ -1,7 +1,8 @@
 //! Criterion benchmarks of verification, in records/s, each beside its baselines in the same
 //! run: (a) the naive sequential loop a user would write, (b) the raw zebra batch bound,
 //! (c) the library on one thread, (d) on all cores, (e) a ledger where every record has its
-//! own key. `cargo bench --bench verify`; `examples/bench_verify.rs` prints the ratios.
+//! own key; and checkpoint-trusted verification beside the full engine. `cargo bench --bench
+//! verify`; `examples/bench_verify.rs` prints the ratios.
 
 #![allow(
     missing_docs,
@@ -15,11 +16,17 @@ use agritrace::demo::DemoConfig;
 use agritrace::{DEFAULT_CHUNK_SIZE, LedgerVerifier, Policy};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use support::{distinct_key_ledger, naive, raw_bound, triples};
+use support::{
+    as_read, checkpoint_for, checkpoint_verify, distinct_key_ledger, naive, raw_bound, triples,
+};
 
 fn verify(c: &mut Criterion) {
-    let farm = DemoConfig::bench(2026, 300, 100).generate();
+    let mut farm = DemoConfig::bench(2026, 300, 100).generate();
     let (dtrust, drecords) = distinct_key_ledger(10_000);
+    let (Ok(records), Ok(drecords)) = (as_read(&farm.records), as_read(&drecords)) else {
+        return;
+    };
+    farm.records = records;
     let policy = Policy::livestock();
     let tr = triples(&farm.records);
     let n = farm.records.len() as u64;
@@ -51,5 +58,30 @@ fn verify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, verify);
+/// Checkpoint-trusted verification beside the full engine, on the same ledger.
+fn checkpoint(c: &mut Criterion) {
+    let mut farm = DemoConfig::bench(2026, 300, 100).generate();
+    let (Ok(records), Ok((log, note))) = (as_read(&farm.records), checkpoint_for(&farm.records))
+    else {
+        return;
+    };
+    farm.records = records;
+    let policy = Policy::livestock();
+    let mut g = c.benchmark_group("checkpoint");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(farm.records.len() as u64));
+    let all = LedgerVerifier::new(&farm.trust, &policy);
+    g.bench_function("full_engine_all_cores", |b| {
+        b.iter(|| black_box(all.verify(&farm.records).is_ok()));
+    });
+    g.bench_function("checkpoint_all_cores", |b| {
+        b.iter(|| black_box(checkpoint_verify(&log, &note, &farm.records, None)));
+    });
+    g.bench_function("checkpoint_1_thread", |b| {
+        b.iter(|| black_box(checkpoint_verify(&log, &note, &farm.records, Some(1))));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, verify, checkpoint);
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! Verification throughput, one command: naive baseline, raw crypto bound, the library on
-//! one thread and on all cores, and a ledger where every record has its own key.
+//! one thread and on all cores, a ledger where every record has its own key, and
+//! checkpoint-trusted verification (transparency log) of the same ledger.
 //!
 //! ```text
 //! cargo run --release --example bench_verify            # readable table
@@ -25,7 +26,10 @@ mod support;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{LedgerVerifier, Policy};
-use support::{distinct_key_ledger, naive, peak_rss_bytes, raw_bound, triples};
+use support::{
+    as_read, checkpoint_for, checkpoint_verify, distinct_key_ledger, naive, peak_rss_bytes,
+    raw_bound, triples,
+};
 
 struct Args {
     json: bool,
@@ -75,9 +79,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let policy = Policy::livestock();
     let t0 = Instant::now();
-    let farm = DemoConfig::bench(2026, a.pigs, a.per_pig).generate();
+    let mut farm = DemoConfig::bench(2026, a.pigs, a.per_pig).generate();
+    farm.records = as_read(&farm.records)?;
     let n = farm.records.len();
     let (dtrust, drecords) = distinct_key_ledger(a.distinct);
+    let drecords = as_read(&drecords)?;
     if !a.json {
         eprintln!(
             "ledger: {n} records of {} pigs, {} signing keys; distinct-key ledger: {} records ({:.1} s to build)",
@@ -99,15 +105,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !raw_bound(&tr, chunk) {
         return Err("raw bound rejected a valid batch".into());
     }
+    let (log, note) = checkpoint_for(&farm.records)?;
+    if !checkpoint_verify(&log, &note, &farm.records, Some(1)) {
+        return Err("checkpoint mode rejected the ledger".into());
+    }
 
     // Rounds: each round times every contender once, in turn, so a slow spell of the
     // machine hits all of them alike; each figure is the median over rounds.
     let one = LedgerVerifier::new(&farm.trust, &policy).threads(1);
     let all = LedgerVerifier::new(&farm.trust, &policy);
     let dv = LedgerVerifier::new(&dtrust, &policy);
-    let mut times: [Vec<f64>; 5] = Default::default();
+    let mut times: [Vec<f64>; 7] = Default::default();
     for _ in 0..a.runs {
-        let round: [(usize, &dyn Fn()); 5] = [
+        let round: [(usize, &dyn Fn()); 7] = [
             (sample.len(), &|| {
                 std::hint::black_box(naive(sample));
             }),
@@ -123,6 +133,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (drecords.len(), &|| {
                 std::hint::black_box(dv.verify(&drecords).is_ok());
             }),
+            (n, &|| {
+                std::hint::black_box(checkpoint_verify(&log, &note, &farm.records, Some(1)));
+            }),
+            (n, &|| {
+                std::hint::black_box(checkpoint_verify(&log, &note, &farm.records, None));
+            }),
         ];
         for (k, (count, f)) in round.iter().enumerate() {
             let t = Instant::now();
@@ -130,18 +146,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[k].push(*count as f64 / t.elapsed().as_secs_f64());
         }
     }
-    let [naive_rate, raw, lib_1t, lib_all, distinct] = times.map(|mut v| {
+    let [naive_rate, raw, lib_1t, lib_all, distinct, cp_1t, cp_all] = times.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     });
+    let rates = Rates {
+        naive: naive_rate,
+        raw,
+        lib_1t,
+        lib_all,
+        distinct,
+        cp_1t,
+        cp_all,
+    };
+    report(&a, &rates, n, chunk);
+    Ok(())
+}
+
+/// Median records/s of each contender.
+#[derive(Clone, Copy)]
+struct Rates {
+    naive: f64,
+    raw: f64,
+    lib_1t: f64,
+    lib_all: f64,
+    distinct: f64,
+    cp_1t: f64,
+    cp_all: f64,
+}
+
+fn report(a: &Args, r: &Rates, n: usize, chunk: usize) {
+    let Rates {
+        naive: naive_rate,
+        raw,
+        lib_1t,
+        lib_all,
+        distinct,
+        cp_1t,
+        cp_all,
+    } = *r;
     let rss = peak_rss_bytes();
 
     if a.json {
         println!(
-            "{{\"naive\":{naive_rate:.0},\"raw_bound\":{raw:.0},\"lib_1t\":{lib_1t:.0},\"lib_all\":{lib_all:.0},\"distinct_keys\":{distinct:.0},\"peak_rss_bytes\":{rss},\"records\":{n},\"threads\":{},\"chunk\":{chunk}}}",
+            "{{\"naive\":{naive_rate:.0},\"raw_bound\":{raw:.0},\"lib_1t\":{lib_1t:.0},\"lib_all\":{lib_all:.0},\"distinct_keys\":{distinct:.0},\"checkpoint_1t\":{cp_1t:.0},\"checkpoint_all\":{cp_all:.0},\"peak_rss_bytes\":{rss},\"records\":{n},\"threads\":{},\"chunk\":{chunk}}}",
             rayon::current_num_threads()
         );
-        return Ok(());
+        return;
     }
     println!(
         "records/s, median of {} runs, {} threads, batches of {chunk}",
@@ -160,6 +211,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lib_all / lib_1t,
         distinct / naive_rate
     );
+    println!("  (f) checkpoint-trusted (re-hash + Merkle root), 1 thread    {cp_1t:>10.0}");
+    println!("  (g) checkpoint-trusted, all cores                           {cp_all:>10.0}");
+    println!(
+        "checkpoint mode: g/d {:.1}  f/c {:.1}",
+        cp_all / lib_all,
+        cp_1t / lib_1t
+    );
     println!("peak RSS: {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
-    Ok(())
 }

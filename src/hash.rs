@@ -14,38 +14,69 @@ pub(crate) const SIGNED_MESSAGE_LEN: usize = SIGNATURE_TAG.len() + 32;
 
 /// `SHA-256(tag || data)`.
 pub(crate) fn tagged(tag: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(tag);
-    h.update(data);
-    h.finalize().into()
+    short(&[tag, data])
 }
 
-/// RFC 9162 leaf hash: `SHA-256(0x00 || parts...)`.
-pub(crate) fn merkle_leaf(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    for p in parts {
-        h.update(p);
+/// SHA-256 initial state (FIPS 180-4 §5.3.3).
+const H0: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// Blocks [`short`] pads on the stack; longer messages go through the streaming API.
+const SHORT_BLOCKS: usize = 4;
+
+/// SHA-256 of the concatenation of `parts`. Messages of up to 247 bytes (records, leaves,
+/// nodes) are padded on the stack and compressed in one call, without the streaming
+/// buffer: the hot paths hash millions of such short messages.
+fn short(parts: &[&[u8]]) -> [u8; 32] {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let blocks = (len + 9).div_ceil(64);
+    if blocks > SHORT_BLOCKS {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        return h.finalize().into();
     }
-    h.finalize().into()
+    let mut buf = [0u8; 64 * SHORT_BLOCKS];
+    let mut at = 0;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    buf[len] = 0x80;
+    let end = blocks * 64;
+    buf[end - 8..end].copy_from_slice(&((len as u64) * 8).to_be_bytes());
+    let mut state = H0;
+    let (chunks, _) = buf.as_chunks::<64>();
+    sha2::block_api::compress256(&mut state, &chunks[..blocks]);
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// RFC 9162 leaf hash: `SHA-256(0x00 || a || b)`.
+pub(crate) fn merkle_leaf(a: &[u8], b: &[u8]) -> [u8; 32] {
+    short(&[&[0], a, b])
 }
 
 /// RFC 9162 interior node hash: `SHA-256(0x01 || left || right)`.
 pub(crate) fn merkle_node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    short(&[&[1], left, right])
 }
 
-/// Plain `SHA-256(data)` (the empty tree's root, note key IDs).
+/// Plain `SHA-256(parts...)` (the empty tree's root, note key IDs).
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
+    short(parts)
 }
 
 /// The exact bytes an Ed25519 record signature covers: the signature tag, then the record ID.
@@ -68,6 +99,22 @@ mod tests {
                 if i != j {
                     assert!(!a.starts_with(b), "tag {i} starts with tag {j}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn short_path_equals_the_streaming_api_at_every_length() {
+        let data: Vec<u8> = (0..400u32).map(|i| (i * 31 + 7).to_le_bytes()[0]).collect();
+        for len in 0..data.len() {
+            for split in [0, len / 3, len] {
+                let (a, b) = data[..len].split_at(split);
+                let want: [u8; 32] = Sha256::new()
+                    .chain_update(a)
+                    .chain_update(b)
+                    .finalize()
+                    .into();
+                assert_eq!(short(&[a, b]), want, "len {len} split {split}");
             }
         }
     }

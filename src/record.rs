@@ -180,7 +180,13 @@ pub(crate) fn body_header(body: &[u8]) -> Option<BodyHeader<'_>> {
     let subject_len = match u32_at(2)? {
         0 => 4 + 8,
         1 => 4 + 2 + 8,
-        2 => 4 + 8 + 8 + usize::try_from(u64_at(2 + 4 + 8)?).ok().filter(|&n| n <= MAX_BODY_LEN)?,
+        2 => {
+            4 + 8
+                + 8
+                + usize::try_from(u64_at(2 + 4 + 8)?)
+                    .ok()
+                    .filter(|&n| n <= MAX_BODY_LEN)?
+        }
         _ => return None,
     };
     let subject = body.get(2..2 + subject_len)?;

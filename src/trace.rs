@@ -190,7 +190,10 @@ pub fn trace<S: Store>(
 }
 
 /// `id`, everything it came from and everything made from it.
-pub(crate) fn lineage_closure<S: Store>(store: &S, id: &SubjectId) -> Result<BTreeSet<SubjectId>, TraceError> {
+pub(crate) fn lineage_closure<S: Store>(
+    store: &S,
+    id: &SubjectId,
+) -> Result<BTreeSet<SubjectId>, TraceError> {
     let mut seen = BTreeSet::new();
     if store.tip(id)?.is_none() {
         return Err(TraceError::NotFound(id.clone()));
@@ -222,7 +225,12 @@ pub(crate) fn lineage_closure<S: Store>(store: &S, id: &SubjectId) -> Result<BTr
     Ok(seen)
 }
 
-pub(crate) fn summarise(set: &VerifiedSet, trust: &TrustStore, id: &SubjectId, millis: f64) -> Trace {
+pub(crate) fn summarise(
+    set: &VerifiedSet,
+    trust: &TrustStore,
+    id: &SubjectId,
+    millis: f64,
+) -> Trace {
     // Walk back from the traced ID to the animal, collecting the products on the way.
     let mut product_path = Vec::new();
     let mut at = id.clone();

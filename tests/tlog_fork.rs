@@ -27,7 +27,11 @@ fn forked(k: &Keys) -> (Vec<SignedRecord>, SignedRecord) {
 fn resume(k: &Keys, records: &[SignedRecord]) -> Chain {
     let policy = Policy::livestock();
     let trust = trust(k);
-    Chain::resume(&Verifier::new(&trust, &policy).verify_chain(&pig(), records).unwrap())
+    Chain::resume(
+        &Verifier::new(&trust, &policy)
+            .verify_chain(&pig(), records)
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -48,7 +52,10 @@ fn record_fork_evidence_round_trips_and_checks() {
         (records[5].clone(), records[5].clone()),
         (records[5].clone(), records[6].clone()),
     ] {
-        assert!(matches!(ForkEvidence::from_records(a, b), Err(ForkError::NotAFork(_))));
+        assert!(matches!(
+            ForkEvidence::from_records(a, b),
+            Err(ForkError::NotAFork(_))
+        ));
     }
     // A forged signature proves nothing.
     let mut sig = *other.signature();
@@ -64,7 +71,10 @@ fn record_fork_evidence_round_trips_and_checks() {
             let mut b = bytes.clone();
             b[i] ^= 1 << bit;
             if let Ok(e2) = ForkEvidence::from_bytes(&b) {
-                assert!(e2.check(None).is_err(), "flip at byte {i} bit {bit} still a fork");
+                assert!(
+                    e2.check(None).is_err(),
+                    "flip at byte {i} bit {bit} still a fork"
+                );
             }
         }
     }
@@ -79,20 +89,28 @@ fn the_store_refuses_a_forking_append_and_the_refusal_gives_evidence() {
     let store = SqliteStore::open_in_memory().unwrap();
     store.append_batch(&records).unwrap();
     let err = store.append(&other).unwrap_err();
-    let StoreError::Conflict(Conflict::Stale { existing, seq: 5, .. }) = err else {
+    let StoreError::Conflict(Conflict::Stale {
+        existing, seq: 5, ..
+    }) = err
+    else {
         panic!("{err}")
     };
     let (_, stored) = store.get(&existing).unwrap().unwrap();
-    ForkEvidence::from_records(stored, other.clone()).unwrap().check(None).unwrap();
+    ForkEvidence::from_records(stored, other.clone())
+        .unwrap()
+        .check(None)
+        .unwrap();
     // A record that builds on the refused branch is refused too (its prev is not the tip).
     let mut branch = resume(&k, &[records[..5].to_vec(), vec![other]].concat());
-    let next = branch.append(&k.farm, at(30), Event::Weighing { grams: 33_000 }).unwrap();
+    let next = branch
+        .append(&k.farm, at(30), Event::Weighing { grams: 33_000 })
+        .unwrap();
     let mut tail = records.clone();
     tail.truncate(6);
-    let store2 = SqliteStore::open_in_memory().unwrap();
-    store2.append_batch(&tail).unwrap();
+    let branch_store = SqliteStore::open_in_memory().unwrap();
+    branch_store.append_batch(&tail).unwrap();
     assert!(matches!(
-        store2.append(&next),
+        branch_store.append(&next),
         Err(StoreError::Conflict(Conflict::Fork { seq: 6, .. }))
     ));
     assert_eq!(store.len().unwrap(), records.len() as u64);
@@ -116,7 +134,9 @@ fn forks_in_an_imported_ledger_are_reported() {
         .verify(&imported)
         .unwrap_err();
     assert!(
-        errs.errors.iter().any(|e| matches!(e.reason, Reason::Fork { seq: 5, .. })),
+        errs.errors
+            .iter()
+            .any(|e| matches!(e.reason, Reason::Fork { seq: 5, .. })),
         "{errs}"
     );
     // A clean ledger has none.
@@ -130,7 +150,11 @@ fn a_log_that_rewrote_its_past_is_caught_by_inclusion_evidence() {
     let mut rewritten = MerkleTree::new();
     for i in 0..30u32 {
         honest.push(TreeHash::leaf(&i.to_le_bytes()));
-        let leaf = if i == 11 { b"rewritten".to_vec() } else { i.to_le_bytes().to_vec() };
+        let leaf = if i == 11 {
+            b"rewritten".to_vec()
+        } else {
+            i.to_le_bytes().to_vec()
+        };
         rewritten.push(TreeHash::leaf(&leaf));
     }
     for i in 30..50u32 {
@@ -156,9 +180,18 @@ fn a_log_that_rewrote_its_past_is_caught_by_inclusion_evidence() {
     assert!(e.check(Some(stranger.verifier())).is_err());
     // Two roots for one size.
     let twin = log.sign(30, rewritten.root(30).unwrap()).unwrap();
-    let e2 = ForkEvidence::Checkpoints { first: older.clone(), second: twin };
+    let e2 = ForkEvidence::Checkpoints {
+        first: older.clone(),
+        second: twin,
+    };
     e2.check(Some(log.verifier())).unwrap();
     // An honest pair is not a fork.
-    let honest_pair = ForkEvidence::Checkpoints { first: older.clone(), second: older };
-    assert!(matches!(honest_pair.check(Some(log.verifier())), Err(ForkError::NotAFork(_))));
+    let honest_pair = ForkEvidence::Checkpoints {
+        first: older.clone(),
+        second: older,
+    };
+    assert!(matches!(
+        honest_pair.check(Some(log.verifier())),
+        Err(ForkError::NotAFork(_))
+    ));
 }

@@ -5,7 +5,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "tests fail by panicking"
+    clippy::cast_possible_truncation,
+    reason = "tests fail by panicking; sizes here are at most 64"
 )]
 
 use agritrace::*;
@@ -26,7 +27,11 @@ fn mth(leaves: &[Vec<u8>]) -> [u8; 32] {
             .finalize()
             .into(),
         n => {
-            let k = (1..n).map(|i| 1 << i).take_while(|&p| p < n).last().unwrap_or(1);
+            let k = (1..n)
+                .map(|i| 1 << i)
+                .take_while(|&p| p < n)
+                .last()
+                .unwrap_or(1);
             Sha256::new()
                 .chain_update([1u8])
                 .chain_update(mth(&leaves[..k]))
@@ -39,10 +44,24 @@ fn mth(leaves: &[Vec<u8>]) -> [u8; 32] {
 
 /// The leaf inputs of the Certificate Transparency reference tests.
 fn ct_leaves() -> Vec<Vec<u8>> {
-    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-        .iter()
-        .map(|s| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect())
-        .collect()
+    [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|s| {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    })
+    .collect()
 }
 
 const CT_ROOTS: [&str; 9] = [
@@ -71,7 +90,11 @@ fn roots_match_the_reference_vectors_and_the_definition() {
     let tree = tree_of(&leaves);
     for (size, want) in CT_ROOTS.iter().enumerate() {
         assert_eq!(tree.root(size as u64).unwrap(), h(want), "size {size}");
-        assert_eq!(*h(want).as_bytes(), mth(&leaves[..size]), "definition, size {size}");
+        assert_eq!(
+            *h(want).as_bytes(),
+            mth(&leaves[..size]),
+            "definition, size {size}"
+        );
         let hashes: Vec<TreeHash> = leaves[..size].iter().map(|l| TreeHash::leaf(l)).collect();
         assert_eq!(root_of(&hashes), h(want));
     }
@@ -181,8 +204,12 @@ fn every_consistency_proof_up_to_64_verifies_and_every_bit_flip_fails() {
                 .unwrap_or_else(|e| panic!("{old} -> {new}: {e}"));
             // The empty tree is a prefix of every tree: nothing to flip for old = 0.
             for bit in (0..256).filter(|_| old > 0) {
-                assert!(verify_consistency(old, new, &proof, &flip(&old_root, bit), &new_root).is_err());
-                assert!(verify_consistency(old, new, &proof, &old_root, &flip(&new_root, bit)).is_err());
+                assert!(
+                    verify_consistency(old, new, &proof, &flip(&old_root, bit), &new_root).is_err()
+                );
+                assert!(
+                    verify_consistency(old, new, &proof, &old_root, &flip(&new_root, bit)).is_err()
+                );
                 for i in 0..proof.len() {
                     let mut bad = proof.clone();
                     bad[i] = flip(&bad[i], bit);
@@ -194,15 +221,27 @@ fn every_consistency_proof_up_to_64_verifies_and_every_bit_flip_fails() {
             }
             if !proof.is_empty() {
                 assert!(verify_consistency(old, new, &proof[1..], &old_root, &new_root).is_err());
-                assert!(verify_consistency(old, new, &proof[..proof.len() - 1], &old_root, &new_root).is_err());
+                assert!(
+                    verify_consistency(old, new, &proof[..proof.len() - 1], &old_root, &new_root)
+                        .is_err()
+                );
             }
             let mut longer = proof.clone();
             longer.push(new_root);
             assert!(verify_consistency(old, new, &longer, &old_root, &new_root).is_err());
             if old > 0 && old < new {
                 // A proof between other sizes does not pass for these.
-                assert!(verify_consistency(old - 1, new, &proof, &tree.root(old - 1).unwrap(), &new_root).is_err()
-                    || tree.consistency_proof(old - 1, new).unwrap() == proof);
+                assert!(
+                    verify_consistency(
+                        old - 1,
+                        new,
+                        &proof,
+                        &tree.root(old - 1).unwrap(),
+                        &new_root
+                    )
+                    .is_err()
+                        || tree.consistency_proof(old - 1, new).unwrap() == proof
+                );
             }
         }
     });
@@ -210,7 +249,10 @@ fn every_consistency_proof_up_to_64_verifies_and_every_bit_flip_fails() {
         tree.consistency_proof(5, 4),
         Err(ProofError::SizesReversed { old: 5, new: 4 })
     ));
-    assert!(matches!(tree.root(65), Err(ProofError::TreeTooSmall { size: 65, have: 64 })));
+    assert!(matches!(
+        tree.root(65),
+        Err(ProofError::TreeTooSmall { size: 65, have: 64 })
+    ));
 }
 
 #[test]
@@ -224,7 +266,14 @@ fn a_tree_that_differs_in_one_leaf_is_not_consistent() {
         for old in (changed as u64 + 1)..=32 {
             let proof = forged.consistency_proof(old, 40).unwrap();
             assert!(
-                verify_consistency(old, 40, &proof, &tree.root(old).unwrap(), &forged.root(40).unwrap()).is_err(),
+                verify_consistency(
+                    old,
+                    40,
+                    &proof,
+                    &tree.root(old).unwrap(),
+                    &forged.root(40).unwrap()
+                )
+                .is_err(),
                 "edit at {changed} hidden from size {old}"
             );
         }

@@ -124,3 +124,52 @@ pub fn peak_rss_bytes() -> u64 {
         })
         .map_or(0, |kb| kb * 1024)
 }
+
+/// A log checkpoint over `records` (in order): the pinned policy and the signed note.
+///
+/// # Errors
+/// Only if the fixed origin were not a valid key name.
+pub fn checkpoint_for(
+    records: &[SignedRecord],
+) -> Result<(agritrace::LogPolicy, String), agritrace::CheckpointError> {
+    use agritrace::{LogPolicy, LogSigner, RootBuilder, Signer, TreeHash};
+    let mut root = RootBuilder::new();
+    for r in records {
+        root.push(TreeHash::of_signed(r));
+    }
+    let origin = "bench.example/log";
+    let log = LogSigner::new(origin, Signer::from_seed([0xC0; 32]))?;
+    let note = log.sign(root.len(), root.root())?;
+    Ok((LogPolicy::new(origin, log.verifier().clone()), note))
+}
+
+/// Checkpoint-trusted verification of `records` from the signed note: the note's
+/// signature, then every record re-hashed against its root.
+pub fn checkpoint_verify(
+    policy: &agritrace::LogPolicy,
+    note: &str,
+    records: &[SignedRecord],
+    threads: Option<usize>,
+) -> bool {
+    let Ok(cp) = policy.verify(note) else {
+        return false;
+    };
+    let v = agritrace::CheckpointVerifier::new(&cp);
+    let v = match threads {
+        Some(n) => v.threads(n),
+        None => v,
+    };
+    v.verify(records).is_ok()
+}
+
+/// The records as a verifier receives them: written as a ledger file and read back, so the
+/// bodies lie in memory in log order (as [`agritrace::LedgerReader`] allocates them), not in
+/// the demo generator's pig-by-pig order, which scatters them across the heap.
+///
+/// # Errors
+/// Only if the ledger just written did not read back.
+pub fn as_read(records: &[SignedRecord]) -> Result<Vec<SignedRecord>, Box<dyn std::error::Error>> {
+    let mut file = Vec::new();
+    agritrace::write_ledger(&mut file, records)?;
+    Ok(agritrace::LedgerReader::new(file.as_slice())?.collect::<Result<_, _>>()?)
+}

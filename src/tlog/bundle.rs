@@ -202,6 +202,19 @@ impl TraceBundle {
         &self.subject
     }
 
+    /// Removes `subject`'s chain, e.g. to share less. The bundle then verifies only if
+    /// nothing left in it depends on that chain. Returns whether a chain was removed.
+    pub fn remove_chain(&mut self, subject: &SubjectId) -> bool {
+        let before = self.chains.len();
+        self.chains.retain(|c| {
+            c.records
+                .first()
+                .and_then(|r| RecordBody::decode(r.body()).ok())
+                .is_none_or(|b| b.subject() != subject)
+        });
+        self.chains.len() != before
+    }
+
     /// Number of records in the bundle.
     #[must_use]
     pub fn record_count(&self) -> usize {
@@ -227,7 +240,9 @@ impl TraceBundle {
         let rest = bytes
             .strip_prefix(BUNDLE_MAGIC.as_slice())
             .ok_or_else(|| DecodeError::Malformed("missing bundle magic".into()))?;
-        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(rest)?)
+        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(
+            rest,
+        )?)
     }
 
     /// Verifies the bundle knowing only the pinned log and witness keys (`log`) and the
@@ -242,11 +257,20 @@ impl TraceBundle {
         let trust = read_trust_note(&self.trust, log)?;
         let mut proven = HashSet::with_capacity(self.chains.len());
         for (i, c) in self.chains.iter().enumerate() {
-            let tip = c.records.last().ok_or(BundleError::EmptyChain { chain: i })?;
+            let tip = c
+                .records
+                .last()
+                .ok_or(BundleError::EmptyChain { chain: i })?;
             let id = tip.id();
-            let leaf = TreeHash::of_record(&id, tip.signature());
-            verify_inclusion(&leaf, c.tip_index, checkpoint.size(), &c.proof, checkpoint.root())
-                .map_err(|error| BundleError::Inclusion { chain: i, error })?;
+            let leaf = TreeHash::of_signed(tip);
+            verify_inclusion(
+                &leaf,
+                c.tip_index,
+                checkpoint.size(),
+                &c.proof,
+                checkpoint.root(),
+            )
+            .map_err(|error| BundleError::Inclusion { chain: i, error })?;
             proven.insert(id);
         }
         let records: Vec<SignedRecord> = self
@@ -345,7 +369,15 @@ fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleErro
             return Err(bad(n, "too many keys"));
         }
         let mut f = line.splitn(7, ' ');
-        let (Some("key"), Some(key), Some(role), Some(from), Some(until), Some(revoked), Some(party)) = (
+        let (
+            Some("key"),
+            Some(key),
+            Some(role),
+            Some(from),
+            Some(until),
+            Some(revoked),
+            Some(party),
+        ) = (
             f.next(),
             f.next(),
             f.next(),
@@ -353,10 +385,16 @@ fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleErro
             f.next(),
             f.next(),
             f.next(),
-        ) else {
-            return Err(bad(n, "expected: key <key> <role> <from> <until> <revoked> <party>"));
+        )
+        else {
+            return Err(bad(
+                n,
+                "expected: key <key> <role> <from> <until> <revoked> <party>",
+            ));
         };
-        let key: PublicKey = key.parse().map_err(|_| bad(n, "key is not 64 hex digits"))?;
+        let key: PublicKey = key
+            .parse()
+            .map_err(|_| bad(n, "key is not 64 hex digits"))?;
         let role = Role::from_name(role).ok_or_else(|| bad(n, "unknown role"))?;
         let millis = |s: &str| -> Result<Option<Timestamp>, BundleError> {
             if s == "-" {

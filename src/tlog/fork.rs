@@ -206,7 +206,9 @@ impl ForkEvidence {
         let rest = bytes
             .strip_prefix(FORK_MAGIC.as_slice())
             .ok_or(DecodeError::Malformed("missing fork evidence magic".into()))?;
-        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(rest)?)
+        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(
+            rest,
+        )?)
     }
 }
 
@@ -218,7 +220,12 @@ impl fmt::Display for ForkEvidence {
                     |_| "an undecodable record".into(),
                     |b| format!("{} seq {}", b.subject(), b.seq()),
                 );
-                write!(f, "records {} and {} both claim {who}", first.id(), second.id())
+                write!(
+                    f,
+                    "records {} and {} both claim {who}",
+                    first.id(),
+                    second.id()
+                )
             }
             Self::Checkpoints { .. } => f.write_str("two roots signed for one tree size"),
             Self::Inconsistent { index, .. } => {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash;
-use crate::record::{RecordId, SignedRecord};
+use crate::record::SignedRecord;
 
 /// A 32-byte SHA-256 Merkle tree hash (leaf, node or root).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -35,21 +35,15 @@ impl TreeHash {
     /// RFC 9162 leaf hash of arbitrary leaf data: `SHA-256(0x00 || data)`.
     #[must_use]
     pub fn leaf(data: &[u8]) -> Self {
-        Self(hash::merkle_leaf(&[data]))
+        Self(hash::merkle_leaf(data, &[]))
     }
 
-    /// The leaf hash of a record in the agritrace log: `SHA-256(0x00 || record ID ||
-    /// signature)`. The ID commits to the body, so the leaf commits to every byte of the
-    /// record.
-    #[must_use]
-    pub fn of_record(id: &RecordId, signature: &[u8; 64]) -> Self {
-        Self(hash::merkle_leaf(&[id.as_bytes(), signature]))
-    }
-
-    /// [`TreeHash::of_record`] of a signed record.
+    /// The leaf hash of a record in the agritrace log: `SHA-256(0x00 || body || signature)`,
+    /// the record's bytes as they travel (the signature's fixed 64 bytes end the input, so
+    /// the split is unambiguous). The leaf commits to every byte of the record.
     #[must_use]
     pub fn of_signed(record: &SignedRecord) -> Self {
-        Self::of_record(&record.id(), record.signature())
+        Self(hash::merkle_leaf(record.body(), record.signature()))
     }
 
     /// RFC 9162 interior node: `SHA-256(0x01 || left || right)`.
@@ -474,10 +468,7 @@ pub fn verify_consistency(
         match proof.split_first() {
             Some((first, rest)) => (*first, rest),
             None => {
-                return Err(ProofError::WrongLength {
-                    expected,
-                    found: 0,
-                });
+                return Err(ProofError::WrongLength { expected, found: 0 });
             }
         }
     };

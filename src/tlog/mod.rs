@@ -2,8 +2,8 @@
 //! log order, signed checkpoints with witness cosignatures (C2SP formats), fork evidence,
 //! offline trace bundles, and checkpoint-trusted verification.
 //!
-//! The leaf of a record is `SHA-256(0x00 || record ID || signature)`: the ID commits to the
-//! body, so a leaf commits to every byte of the record.
+//! The leaf of a record is `SHA-256(0x00 || body || signature)`: it commits to every byte
+//! of the record as it travels.
 
 mod bundle;
 mod checkpoint;
@@ -12,7 +12,9 @@ mod logged;
 mod merkle;
 mod note;
 
-pub use bundle::{BUNDLE_MAGIC, BundleChain, BundleError, TraceBundle, VerifiedBundle, verify_bundle};
+pub use bundle::{
+    BUNDLE_MAGIC, BundleChain, BundleError, TraceBundle, VerifiedBundle, verify_bundle,
+};
 pub use checkpoint::{
     Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint, Witness, WitnessError,
 };

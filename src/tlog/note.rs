@@ -170,12 +170,7 @@ fn check_name(name: &str) -> Result<(), NoteError> {
 
 /// `SHA-256(name || "\n" || type || key)[:4]` as a big-endian `u32`.
 fn key_id(name: &str, kind: KeyKind, key: &PublicKey) -> u32 {
-    let d = hash::sha256(&[
-        name.as_bytes(),
-        b"\n",
-        &[kind.type_byte()],
-        key.as_bytes(),
-    ]);
+    let d = hash::sha256(&[name.as_bytes(), b"\n", &[kind.type_byte()], key.as_bytes()]);
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
@@ -233,8 +228,9 @@ impl NoteVerifier {
         let Some((&t, rest)) = bytes.split_first() else {
             return Err(NoteError::BadVkey("key is empty"));
         };
-        let kind = KeyKind::from_type_byte(t)
-            .ok_or(NoteError::BadVkey("unsupported signature type (want 0x01 or 0x04)"))?;
+        let kind = KeyKind::from_type_byte(t).ok_or(NoteError::BadVkey(
+            "unsupported signature type (want 0x01 or 0x04)",
+        ))?;
         let key: [u8; 32] = rest
             .try_into()
             .map_err(|_| NoteError::BadVkey("Ed25519 key is not 32 bytes"))?;
@@ -255,7 +251,12 @@ impl NoteVerifier {
         let mut material = Vec::with_capacity(33);
         material.push(self.kind.type_byte());
         material.extend_from_slice(self.key.as_bytes());
-        format!("{}+{:08x}+{}", self.name, self.id, STANDARD.encode(material))
+        format!(
+            "{}+{:08x}+{}",
+            self.name,
+            self.id,
+            STANDARD.encode(material)
+        )
     }
 
     /// The key name.
