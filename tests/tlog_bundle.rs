@@ -123,6 +123,7 @@ fn a_300_record_pig_bundle_is_at_most_128_kib() {
     let bytes = b.to_bytes().unwrap();
     let n = b.record_count();
     assert!((280..=320).contains(&n), "{n} records");
+    eprintln!("{n}-record pig: bundle of {} bytes", bytes.len());
     assert!(
         bytes.len() <= 128 * 1024,
         "{n} records: {} bytes",

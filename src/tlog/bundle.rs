@@ -412,9 +412,13 @@ fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleErro
             valid_from,
             valid_until: millis(until)?,
         };
-        if entries.insert(key, (grant, millis(revoked)?)).is_some() {
-            return Err(bad(n, "key listed twice"));
+        if entries
+            .last_key_value()
+            .is_some_and(|(last, _)| *last >= key)
+        {
+            return Err(bad(n, "keys out of order or listed twice"));
         }
+        entries.insert(key, (grant, millis(revoked)?));
     }
     let mut trust = TrustStore::new();
     for (key, (grant, revoked)) in entries {

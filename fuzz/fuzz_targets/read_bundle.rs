@@ -1,0 +1,20 @@
+//! Trace bundles and fork evidence from untrusted bytes: decoding never panics or allocates
+//! without bound, and an accepted encoding re-encodes to the same bytes.
+#![no_main]
+
+use agritrace::{BUNDLE_MAGIC, FORK_MAGIC, ForkEvidence, TraceBundle};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut file = BUNDLE_MAGIC.to_vec();
+    file.extend_from_slice(data);
+    if let Ok(b) = TraceBundle::from_bytes(&file) {
+        assert_eq!(b.to_bytes().ok().as_deref(), Some(file.as_slice()));
+    }
+    let mut file = FORK_MAGIC.to_vec();
+    file.extend_from_slice(data);
+    if let Ok(e) = ForkEvidence::from_bytes(&file) {
+        assert_eq!(e.to_bytes().ok().as_deref(), Some(file.as_slice()));
+        let _ = e.check(None);
+    }
+});
