@@ -57,6 +57,11 @@
 //!   append, all-or-nothing batches, gap-free log positions, lineage edges).
 //! - Tracing: [`trace()`] gathers an ID's ancestors and descendants from a store, verifies
 //!   them and returns a [`Trace`] a person reads (text fields, serde, an SVG chart).
+//! - Transparency log: an RFC 9162 [`MerkleTree`] over every record in log order; C2SP
+//!   signed checkpoints ([`LogSigner`]) cosigned by [`Witness`]es and checked under a
+//!   [`LogPolicy`] (pinned keys, k of n); [`ForkEvidence`] anyone can check; offline
+//!   [`TraceBundle`]s of one subject with its lineage; [`CheckpointVerifier`], which
+//!   verifies a whole ledger against a verified checkpoint by re-hashing.
 //! - [`demo`]: a deterministic demo cooperative for examples, benchmarks and tests.
 //!
 //! The crate has no optional features: SQLite is bundled (compiled from source by
@@ -72,7 +77,8 @@
 //! every lineage reference lands on a verified record of the named subject.
 //!
 //! It does not mean: that the chain is *complete* at its end (a holder can withhold the
-//! newest records — the transparency log closes that gap); that record times are true (they
+//! newest records; a checkpoint shows the log had the bundle's tips, not that they were the
+//! newest); that record times are true (they
 //! are the signer's claim, only checked for order and key validity); or that the trust
 //! store itself is right.
 //!

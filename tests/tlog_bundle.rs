@@ -192,6 +192,25 @@ fn every_bit_flip_of_a_bundle_is_rejected_with_a_reason() {
 }
 
 #[test]
+fn bit_flips_across_a_whole_pig_bundle_are_rejected() {
+    // The pig bundle is ~100 KiB: every part of it, sampled at 1,500 spread bit positions
+    // (the small bundle above gets every bit).
+    let d = demo();
+    let pig = pigs()[0].clone();
+    let bytes = bundle(&pig).to_bytes().unwrap();
+    let bits = bytes.len() * 8;
+    (0..1_500usize).into_par_iter().for_each(|k| {
+        let bit = (k * 7_919 + k * k) % bits;
+        let mut b = bytes.clone();
+        b[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            verify_bundle(&b, &d.policy, &Policy::livestock()).is_err(),
+            "flip of bit {bit} accepted"
+        );
+    });
+}
+
+#[test]
 fn a_bundle_without_a_lineage_parent_is_refused() {
     let d = demo();
     let (subject, mut b) = small_lineage_bundle();

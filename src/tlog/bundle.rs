@@ -34,7 +34,7 @@ const MAX_TRUST_KEYS: usize = 1024;
 /// One chain in a bundle: its records from seq 0, and the inclusion proof of its last
 /// record (the chain's hash links commit that record to all before it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BundleChain {
+pub(crate) struct BundleChain {
     records: Vec<SignedRecord>,
     tip_index: u64,
     proof: Vec<TreeHash>,
@@ -43,6 +43,32 @@ pub struct BundleChain {
 /// Everything needed to check a subject's history offline: the records of it, its
 /// ancestors and its descendants; one inclusion proof per chain tip; a checkpoint with
 /// cosignatures; and the log's signed statement of the keys that signed.
+///
+/// # Example
+/// ```
+/// use agritrace::demo::DemoConfig;
+/// use agritrace::{LogPolicy, LogSigner, MerkleTree, Policy, Signer, SqliteStore, Store, TraceBundle, Witness, sync_tree, verify_bundle};
+/// // The log operator: a store, its tree, a checkpoint cosigned by one witness.
+/// let cfg = DemoConfig::bench(3, 2, 20);
+/// let farm = cfg.generate();
+/// let store = SqliteStore::open_in_memory()?;
+/// store.append_batch(&farm.records)?;
+/// let mut tree = MerkleTree::new();
+/// let size = sync_tree(&mut tree, &store)?;
+/// let log = LogSigner::new("log.example.org/coop", Signer::from_seed([1; 32]))?;
+/// let mut witness = Witness::new("witness.example.net", Signer::from_seed([2; 32]))?;
+/// let pinned = LogPolicy::new("log.example.org/coop", log.verifier().clone());
+/// witness.follow(&pinned);
+/// let note = witness.cosign(&log.sign(size, tree.root(size)?)?, &[], 1_780_000_000)?;
+/// let pig = cfg.pig(0).ok_or("no pig")?;
+/// let bytes = TraceBundle::export(&store, &tree, &note, &log, &farm.trust, &pig)?.to_bytes()?;
+///
+/// // A consumer who pins the log key and the witness key, and nothing else.
+/// let policy = pinned.witnesses(vec![witness.verifier().clone()], 1);
+/// let verified = verify_bundle(&bytes, &policy, &Policy::livestock())?;
+/// assert_eq!(verified.subject(), &pig);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceBundle {
     subject: SubjectId,
@@ -102,6 +128,7 @@ pub enum BundleError {
 #[derive(Debug)]
 pub struct VerifiedBundle {
     subject: SubjectId,
+    millis: f64,
     checkpoint: VerifiedCheckpoint,
     set: VerifiedSet,
     trust: TrustStore,
@@ -131,10 +158,11 @@ impl VerifiedBundle {
         &self.trust
     }
 
-    /// A readable summary, as [`trace()`](crate::trace()) gives from a store.
+    /// A readable summary, as [`trace()`](crate::trace()) gives from a store (its time is
+    /// the bundle's verification time).
     #[must_use]
     pub fn trace(&self) -> Trace {
-        summarise(&self.set, &self.trust, &self.subject, 0.0)
+        summarise(&self.set, &self.trust, &self.subject, self.millis)
     }
 }
 
@@ -253,6 +281,7 @@ impl TraceBundle {
     /// # Errors
     /// [`BundleError`] naming the first failing part.
     pub fn verify(&self, log: &LogPolicy, policy: &Policy) -> Result<VerifiedBundle, BundleError> {
+        let started = std::time::Instant::now();
         let checkpoint = log.verify(&self.checkpoint)?;
         let trust = read_trust_note(&self.trust, log)?;
         let mut proven = HashSet::with_capacity(self.chains.len());
@@ -289,6 +318,7 @@ impl TraceBundle {
         }
         Ok(VerifiedBundle {
             subject: self.subject.clone(),
+            millis: started.elapsed().as_secs_f64() * 1000.0,
             checkpoint,
             set,
             trust,

@@ -246,6 +246,13 @@ impl MerkleTree {
     /// `MTH(D[start..end])` for a range the RFC recursion produces (`start < end`).
     fn range(&self, start: u64, end: u64) -> TreeHash {
         let n = end - start;
+        if n < 2 {
+            // A single leaf (always stored: callers stay below the tree size).
+            return usize::try_from(start)
+                .ok()
+                .and_then(|i| self.levels.first()?.get(i).copied())
+                .unwrap_or_else(TreeHash::empty);
+        }
         if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             // Complete aligned subtrees below the tree size are always stored.

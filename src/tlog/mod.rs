@@ -12,9 +12,7 @@ mod logged;
 mod merkle;
 mod note;
 
-pub use bundle::{
-    BUNDLE_MAGIC, BundleChain, BundleError, TraceBundle, VerifiedBundle, verify_bundle,
-};
+pub use bundle::{BUNDLE_MAGIC, BundleError, TraceBundle, VerifiedBundle, verify_bundle};
 pub use checkpoint::{
     Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint, Witness, WitnessError,
 };
