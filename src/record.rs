@@ -509,4 +509,38 @@ mod tests {
             Err(DecodeError::UnsupportedVersion(2))
         );
     }
+
+    #[test]
+    fn the_header_reader_agrees_with_the_decoder() {
+        // Every subject scheme, seq 0 and later, with and without prev; then every
+        // truncation of a body gives `None` or the same prefix, never a panic.
+        let cfg = crate::demo::DemoConfig {
+            pigs: 2,
+            ..crate::demo::DemoConfig::new(5)
+        };
+        let records = cfg.generate().records;
+        let mut schemes = std::collections::BTreeSet::new();
+        for r in &records {
+            let body = RecordBody::decode(r.body()).unwrap();
+            let (subject, seq, prev) = body_header(r.body()).unwrap();
+            assert_eq!(subject, encoding::encode(body.subject()).unwrap());
+            assert_eq!(seq, body.seq());
+            assert_eq!(prev, body.prev().map(|p| *p.as_bytes()));
+            schemes.insert(body.subject().scheme());
+        }
+        assert_eq!(schemes.len(), 2, "{schemes:?}");
+        let iso = SubjectId::Iso11784(crate::id::Iso11784::new(156, 1).unwrap());
+        let bytes = encoding::encode(&iso).unwrap();
+        let mut body = vec![1, 0];
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(&7u64.to_le_bytes());
+        body.push(0);
+        assert_eq!(body_header(&body), Some((&bytes[..], 7, None)));
+        for r in records.iter().take(50) {
+            for len in 0..r.body().len() {
+                let _ = body_header(&r.body()[..len]);
+            }
+        }
+        assert_eq!(body_header(&[1, 0, 9, 0, 0, 0]), None);
+    }
 }

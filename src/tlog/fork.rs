@@ -125,6 +125,9 @@ impl ForkEvidence {
                     verify_log(log, first, "first")?,
                     verify_log(log, second, "second")?,
                 );
+                if a.origin() != b.origin() {
+                    return Err(ForkError::NotAFork("the checkpoints are of different logs"));
+                }
                 if a.size() != b.size() {
                     return Err(ForkError::NotAFork("the checkpoints have different sizes"));
                 }
@@ -146,6 +149,9 @@ impl ForkEvidence {
                     verify_log(log, older, "older")?,
                     verify_log(log, newer, "newer")?,
                 );
+                if a.origin() != b.origin() {
+                    return Err(ForkError::NotAFork("the checkpoints are of different logs"));
+                }
                 if a.size() > b.size() {
                     return Err(ForkError::NotAFork("the older checkpoint is the larger"));
                 }
