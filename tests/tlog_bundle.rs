@@ -271,6 +271,13 @@ fn a_bundle_needs_the_pinned_keys_and_quorum() {
             needed: 1
         }))
     ));
+    // A signer the trust store does not hold is refused at export.
+    let err = TraceBundle::export(&d.store, &d.tree, &d.note, &d.log, &TrustStore::new(), &pig)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("trust store does not hold"),
+        "{err}"
+    );
     // A checkpoint older than the records is refused at export.
     let old = d.log.sign(10, d.tree.root(10).unwrap()).unwrap();
     assert!(TraceBundle::export(&d.store, &d.tree, &old, &d.log, &d.cfg.trust(), &pig).is_err());

@@ -139,6 +139,10 @@ fn forks_in_an_imported_ledger_are_reported() {
             .any(|e| matches!(e.reason, Reason::Fork { seq: 5, .. })),
         "{errs}"
     );
+    // Wherever the second branch sits in the file: at the very end, after the chain ended.
+    let mut late = lineage_set(&k);
+    late.push(other.clone());
+    assert_eq!(find_forks(&late).len(), 1);
     // A clean ledger has none.
     assert!(find_forks(&lineage_set(&k)).is_empty());
 }

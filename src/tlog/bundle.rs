@@ -173,8 +173,8 @@ impl TraceBundle {
     /// `trust` says of every key that signed.
     ///
     /// # Errors
-    /// [`BundleError`] when the subject is unknown, a record is past the checkpoint, or the
-    /// tree does not match the checkpoint.
+    /// [`BundleError`] when the subject is unknown, a record is past the checkpoint, the
+    /// tree does not match the checkpoint, or a signing key is not in `trust`.
     pub fn export<S: Store>(
         store: &S,
         tree: &MerkleTree,
@@ -354,7 +354,10 @@ fn trust_note(
     let opt = |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| t.as_millis().to_string());
     for key in keys {
         let Some(g) = trust.grant(key) else {
-            continue;
+            return Err(BundleError::Export(format!(
+                "key {} signed records of the bundle, but the trust store does not hold it",
+                key.key_id()
+            )));
         };
         let _ = writeln!(
             text,
