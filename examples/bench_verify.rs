@@ -146,45 +146,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             times[k].push(*count as f64 / t.elapsed().as_secs_f64());
         }
     }
-    let [naive_rate, raw, lib_1t, lib_all, distinct, cp_1t, cp_all] = times.map(|mut v| {
+    let rates = times.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     });
-    let rates = Rates {
-        naive: naive_rate,
-        raw,
-        lib_1t,
-        lib_all,
-        distinct,
-        cp_1t,
-        cp_all,
-    };
-    report(&a, &rates, n, chunk);
+    report(&a, rates, n, chunk);
     Ok(())
 }
 
-/// Median records/s of each contender.
-#[derive(Clone, Copy)]
-struct Rates {
-    naive: f64,
-    raw: f64,
-    lib_1t: f64,
-    lib_all: f64,
-    distinct: f64,
-    cp_1t: f64,
-    cp_all: f64,
-}
-
-fn report(a: &Args, r: &Rates, n: usize, chunk: usize) {
-    let Rates {
-        naive: naive_rate,
-        raw,
-        lib_1t,
-        lib_all,
-        distinct,
-        cp_1t,
-        cp_all,
-    } = *r;
+/// Prints the median records/s of (a)–(g), in that order.
+fn report(a: &Args, rates: [f64; 7], n: usize, chunk: usize) {
+    let [naive_rate, raw, lib_1t, lib_all, distinct, cp_1t, cp_all] = rates;
     let rss = peak_rss_bytes();
 
     if a.json {

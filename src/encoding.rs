@@ -89,6 +89,30 @@ pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: 
     }
 }
 
+/// A container file (trace bundle, fork evidence): `magic` then the canonical encoding of
+/// `value`, at most [`MAX_CONTAINER_LEN`] bytes.
+pub(crate) fn encode_container<T: Serialize>(
+    magic: &[u8],
+    value: &T,
+) -> Result<Vec<u8>, DecodeError> {
+    let mut out = magic.to_vec();
+    out.extend(encode_within::<T, MAX_CONTAINER_LEN>(value)?);
+    Ok(out)
+}
+
+/// Reads a container written by [`encode_container`]: the magic (naming `what` when it is
+/// missing), then a bounded canonical decode of the rest.
+pub(crate) fn decode_container<T: DeserializeOwned + Serialize>(
+    magic: &[u8],
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    let rest = bytes
+        .strip_prefix(magic)
+        .ok_or_else(|| DecodeError::Malformed(format!("not a {what}: missing its magic")))?;
+    decode_canonical_within::<T, MAX_CONTAINER_LEN>(rest)
+}
+
 /// A bincode writer that fails as soon as what is written departs from `expected`.
 struct CompareWriter<'a> {
     expected: &'a [u8],

@@ -143,6 +143,16 @@ fn forks_in_an_imported_ledger_are_reported() {
     let mut late = lineage_set(&k);
     late.push(other.clone());
     assert_eq!(find_forks(&late).len(), 1);
+    // A badly signed record in the slot first does not hide the fork behind it, and is
+    // never part of the evidence.
+    let mut sig = *other.signature();
+    sig[0] ^= 1;
+    let forged = SignedRecord::from_parts(other.body().to_vec(), sig);
+    let mut noisy = vec![forged];
+    noisy.extend(late.iter().cloned());
+    let forks = find_forks(&noisy);
+    assert_eq!(forks.len(), 1);
+    forks[0].check(None).unwrap();
     // A clean ledger has none.
     assert!(find_forks(&lineage_set(&k)).is_empty());
 }

@@ -10,7 +10,7 @@ use thiserror::Error;
 use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint};
 use super::merkle::{MerkleTree, ProofError, TreeHash, verify_inclusion};
 use super::note::{Note, NoteError};
-use crate::encoding::{self, MAX_CONTAINER_LEN};
+use crate::encoding;
 use crate::error::{DecodeError, VerifyErrors};
 use crate::event::Text;
 use crate::id::SubjectId;
@@ -254,9 +254,7 @@ impl TraceBundle {
     /// # Errors
     /// [`BundleError::Format`] past the container limit.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BundleError> {
-        let mut out = BUNDLE_MAGIC.to_vec();
-        out.extend(encoding::encode_within::<_, MAX_CONTAINER_LEN>(self)?);
-        Ok(out)
+        Ok(encoding::encode_container(BUNDLE_MAGIC, self)?)
     }
 
     /// Reads untrusted bundle bytes (bounded; accepted only in canonical form). Nothing in
@@ -265,11 +263,10 @@ impl TraceBundle {
     /// # Errors
     /// [`BundleError::Format`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
-        let rest = bytes
-            .strip_prefix(BUNDLE_MAGIC.as_slice())
-            .ok_or_else(|| DecodeError::Malformed("missing bundle magic".into()))?;
-        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(
-            rest,
+        Ok(encoding::decode_container(
+            BUNDLE_MAGIC,
+            "trace bundle",
+            bytes,
         )?)
     }
 

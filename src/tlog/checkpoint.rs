@@ -424,10 +424,8 @@ impl Witness {
         proof: &[TreeHash],
         now: u64,
     ) -> Result<String, WitnessError> {
-        let origin = Note::parse(note)
-            .map_err(CheckpointError::from)
-            .and_then(|n| Checkpoint::parse_text(n.text()))?
-            .origin;
+        let mut parsed = Note::parse(note).map_err(CheckpointError::from)?;
+        let origin = Checkpoint::parse_text(parsed.text())?.origin;
         let Some((policy, latest)) = self.logs.get_mut(&origin) else {
             return Err(CheckpointError::WrongOrigin {
                 expected: "a followed log".into(),
@@ -460,7 +458,6 @@ impl Witness {
                 },
             )?;
         }
-        let mut parsed = Note::parse(note).map_err(CheckpointError::from)?;
         parsed.sign(&self.key, now);
         let out = parsed.to_string();
         *latest = Some((cp.checkpoint, out.clone()));

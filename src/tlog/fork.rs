@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy};
 use super::merkle::{ProofError, TreeHash, verify_inclusion};
 use super::note::NoteVerifier;
-use crate::encoding::{self, MAX_CONTAINER_LEN};
+use crate::encoding;
 use crate::error::DecodeError;
 use crate::hash;
 use crate::id::SubjectId;
@@ -198,9 +198,7 @@ impl ForkEvidence {
     /// # Errors
     /// [`DecodeError::TooLong`] past the container limit.
     pub fn to_bytes(&self) -> Result<Vec<u8>, DecodeError> {
-        let mut out = FORK_MAGIC.to_vec();
-        out.extend(encoding::encode_within::<_, MAX_CONTAINER_LEN>(self)?);
-        Ok(out)
+        encoding::encode_container(FORK_MAGIC, self)
     }
 
     /// Reads untrusted bytes written by [`ForkEvidence::to_bytes`] (not yet checked: call
@@ -209,11 +207,10 @@ impl ForkEvidence {
     /// # Errors
     /// [`ForkError::Decode`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ForkError> {
-        let rest = bytes
-            .strip_prefix(FORK_MAGIC.as_slice())
-            .ok_or(DecodeError::Malformed("missing fork evidence magic".into()))?;
-        Ok(encoding::decode_canonical_within::<_, MAX_CONTAINER_LEN>(
-            rest,
+        Ok(encoding::decode_container(
+            FORK_MAGIC,
+            "fork evidence file",
+            bytes,
         )?)
     }
 }
@@ -292,27 +289,39 @@ fn verify_log(
 /// ```
 #[must_use]
 pub fn find_forks(records: &[SignedRecord]) -> Vec<ForkEvidence> {
-    let mut first: HashMap<(SubjectId, u64), (usize, crate::RecordId)> = HashMap::new();
-    let mut out = Vec::new();
+    // Decode only; signatures are checked just for the few (subject, seq) slots that hold
+    // more than one record, not for the whole ledger.
+    let mut slots: HashMap<(SubjectId, u64), Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        let Ok(body) = check_signed(r, "first") else {
-            continue;
-        };
-        let id = r.id();
-        match first.entry((body.subject().clone(), body.seq())) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert((i, id));
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let (j, first_id) = *o.get();
-                if first_id != id {
-                    out.push(ForkEvidence::Records {
-                        first: records[j].clone(),
-                        second: r.clone(),
-                    });
-                }
-            }
+        if let Ok(body) = RecordBody::decode(r.body()) {
+            slots
+                .entry((body.subject().clone(), body.seq()))
+                .or_default()
+                .push(i);
         }
     }
-    out
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for indices in slots.values().filter(|v| v.len() > 1) {
+        let valid: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|&i| check_signed(&records[i], "first").is_ok())
+            .collect();
+        if let Some((&first, rest)) = valid.split_first() {
+            let first_id = records[first].id();
+            pairs.extend(
+                rest.iter()
+                    .filter(|&&j| records[j].id() != first_id)
+                    .map(|&j| (first, j)),
+            );
+        }
+    }
+    pairs.sort_unstable_by_key(|&(_, second)| second);
+    pairs
+        .into_iter()
+        .map(|(i, j)| ForkEvidence::Records {
+            first: records[i].clone(),
+            second: records[j].clone(),
+        })
+        .collect()
 }
