@@ -1,8 +1,9 @@
 //! Canonical bytes: the only module that names `bincode`.
 //!
 //! One fixed configuration (little-endian, fixed-width integers), a byte limit on every
-//! decode, trailing bytes rejected, and a re-encoding check so that a value has exactly one
-//! accepted encoding. `docs/FORMAT.md` describes the resulting bytes.
+//! decode, trailing bytes rejected, and exactly one accepted encoding per value: record
+//! bodies get that by construction (see [`decode_exact`]), other values through a
+//! re-encoding check. `docs/FORMAT.md` describes the resulting bytes.
 
 use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
 use bincode::enc::write::Writer;
@@ -64,6 +65,33 @@ pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
 pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: usize>(
     bytes: &[u8],
 ) -> Result<T, DecodeError> {
+    let value: T = decode_whole::<T, N>(bytes)?;
+    // Re-encode without allocating: compare each written piece against the input.
+    let mut cmp = CompareWriter {
+        expected: bytes,
+        pos: 0,
+    };
+    match bincode::serde::encode_into_writer(&value, &mut cmp, config_within::<N>()) {
+        Ok(()) if cmp.pos == bytes.len() => Ok(value),
+        _ => Err(DecodeError::NonCanonical),
+    }
+}
+
+/// Decodes `bytes` as a `T` whose decoding is injective, so no re-encoding pass is needed
+/// (DESIGN §5: none on the verification path). That holds for record bodies: integers are
+/// fixed-width, `bool`, `Option` and enum tags accept one value each, strings must be UTF-8,
+/// and every validated field keeps exactly what it read (it never normalises). The
+/// `accepted_bodies_are_canonical` property test and the `decode_body` fuzz target check
+/// that every accepted body re-encodes to the bytes received.
+///
+/// # Errors
+/// As [`decode_canonical`], except [`DecodeError::NonCanonical`].
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_whole::<T, MAX_BODY_LEN>(bytes)
+}
+
+/// A bounded decode that must consume the whole input.
+fn decode_whole<T: DeserializeOwned, const N: usize>(bytes: &[u8]) -> Result<T, DecodeError> {
     if bytes.len() > N {
         return Err(DecodeError::TooLong {
             len: bytes.len(),
@@ -78,15 +106,7 @@ pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: 
             extra: bytes.len() - read,
         });
     }
-    // Re-encode without allocating: compare each written piece against the input.
-    let mut cmp = CompareWriter {
-        expected: bytes,
-        pos: 0,
-    };
-    match bincode::serde::encode_into_writer(&value, &mut cmp, config_within::<N>()) {
-        Ok(()) if cmp.pos == bytes.len() => Ok(value),
-        _ => Err(DecodeError::NonCanonical),
-    }
+    Ok(value)
 }
 
 /// A container file (trace bundle, fork evidence): `magic` then the canonical encoding of

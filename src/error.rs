@@ -141,7 +141,8 @@ pub enum DecodeError {
         /// Bytes left over.
         extra: usize,
     },
-    /// The body decodes, but re-encoding it gives other bytes.
+    /// The value decodes, but re-encoding it gives other bytes (containers; record bodies
+    /// are canonical by construction, see `docs/FORMAT.md` §2).
     #[error("body is not in canonical encoding")]
     NonCanonical,
     /// The body decodes but breaks a rule of the format.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TextError;
 use crate::id::{Species, SubjectId};
+use crate::inline::{self, InlineStr};
 use crate::record::RecordId;
 use crate::time::Day;
 
@@ -26,37 +27,24 @@ pub const MAX_PARENTS: usize = 64;
 /// assert!(Text::new("").is_err());
 /// # Ok::<(), agritrace::TextError>(())
 /// ```
-// Invariant: 1..=MAX_TEXT_LEN bytes, no char for which `char::is_control` holds.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Text(String);
+// Invariant: 1..=MAX_TEXT_LEN bytes, no char for which `char::is_control` holds. Kept
+// inline, so decoding a record allocates nothing for it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(InlineStr<MAX_TEXT_LEN>);
 
 impl Text {
-    /// Validates and wraps `s`.
+    /// Validates and copies `s`.
     ///
     /// # Errors
     /// [`TextError`] when `s` is empty, longer than [`MAX_TEXT_LEN`] bytes, or holds a control
     /// character.
     pub fn new(s: &str) -> Result<Self, TextError> {
-        Self::try_from(s.to_owned())
-    }
-
-    /// The text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Text {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
         if s.is_empty() {
             return Err(TextError::Empty);
         }
-        if s.len() > MAX_TEXT_LEN {
+        let Some(text) = InlineStr::new(s) else {
             return Err(TextError::TooLong(s.len()));
-        }
+        };
         if let Some(position) = s
             .char_indices()
             .find(|(_, c)| c.is_control())
@@ -64,19 +52,44 @@ impl TryFrom<String> for Text {
         {
             return Err(TextError::ControlCharacter { position });
         }
-        Ok(Self(s))
+        Ok(Self(text))
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl TryFrom<String> for Text {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::new(&s)
     }
 }
 
 impl From<Text> for String {
     fn from(t: Text) -> String {
-        t.0
+        t.as_str().to_owned()
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        inline::deserialize_str_with(d, "a text field", Self::new)
     }
 }
 
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

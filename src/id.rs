@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IdError;
+use crate::inline::InlineStr;
 
 /// The species digit that opens a China livestock ear-tag code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -280,13 +281,44 @@ pub const MAX_LOT_LEN: usize = 20;
 #[serde(try_from = "RawLot", into = "RawLot")]
 pub struct GtinLot {
     gtin: u64,
-    lot: String,
+    lot: InlineStr<MAX_LOT_LEN>,
 }
 
+/// The wire form of a [`GtinLot`]: the lot is checked while the GTIN is still unchecked,
+/// so its verdict is carried until the GTIN has had its say (GTIN errors come first).
 #[derive(Clone, Serialize, Deserialize)]
 struct RawLot {
     gtin: u64,
-    lot: String,
+    lot: LotText,
+}
+
+/// A lot string as read: checked and copied inline, or why it is not a lot.
+#[derive(Clone)]
+struct LotText(Result<InlineStr<MAX_LOT_LEN>, IdError>);
+
+impl LotText {
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the string visitor takes a fallible parser; a lot's error waits in `Self`"
+    )]
+    fn parse(lot: &str) -> Result<Self, std::convert::Infallible> {
+        Ok(Self(check_lot(lot)))
+    }
+}
+
+impl Serialize for LotText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(lot) => s.serialize_str(lot.as_str()),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LotText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::inline::deserialize_str_with(d, "a GS1 lot number", Self::parse)
+    }
 }
 
 impl GtinLot {
@@ -296,18 +328,10 @@ impl GtinLot {
     /// [`IdError::GtinOutOfRange`], [`IdError::BadCheckDigit`], [`IdError::LotEmpty`],
     /// [`IdError::LotTooLong`] or [`IdError::LotCharacter`].
     pub fn new(gtin: u64, lot: &str) -> Result<Self, IdError> {
-        if gtin > 99_999_999_999_999 {
-            return Err(IdError::GtinOutOfRange(gtin));
-        }
-        let expected = gtin_check_digit(gtin / 10);
-        let found = u8::try_from(gtin % 10).unwrap_or(u8::MAX);
-        if expected != found {
-            return Err(IdError::BadCheckDigit { expected, found });
-        }
-        validate_lot(lot)?;
+        check_gtin(gtin)?;
         Ok(Self {
             gtin,
-            lot: lot.to_owned(),
+            lot: check_lot(lot)?,
         })
     }
 
@@ -320,8 +344,20 @@ impl GtinLot {
     /// The lot number.
     #[must_use]
     pub fn lot(&self) -> &str {
-        &self.lot
+        self.lot.as_str()
     }
+}
+
+fn check_gtin(gtin: u64) -> Result<(), IdError> {
+    if gtin > 99_999_999_999_999 {
+        return Err(IdError::GtinOutOfRange(gtin));
+    }
+    let expected = gtin_check_digit(gtin / 10);
+    let found = u8::try_from(gtin % 10).unwrap_or(u8::MAX);
+    if expected != found {
+        return Err(IdError::BadCheckDigit { expected, found });
+    }
+    Ok(())
 }
 
 /// The GS1 mod-10 check digit for the 13 digits of `body`.
@@ -338,17 +374,15 @@ pub fn gtin_check_digit(body: u64) -> u8 {
     u8::try_from((10 - sum % 10) % 10).unwrap_or(0)
 }
 
-fn validate_lot(lot: &str) -> Result<(), IdError> {
+/// Checks a lot string and copies it inline.
+fn check_lot(lot: &str) -> Result<InlineStr<MAX_LOT_LEN>, IdError> {
     if lot.is_empty() {
         return Err(IdError::LotEmpty);
     }
     if let Some((position, ch)) = lot.char_indices().find(|&(_, c)| !is_gs1_char(c)) {
         return Err(IdError::LotCharacter { position, ch });
     }
-    if lot.len() > MAX_LOT_LEN {
-        return Err(IdError::LotTooLong(lot.len()));
-    }
-    Ok(())
+    InlineStr::new(lot).ok_or(IdError::LotTooLong(lot.len()))
 }
 
 /// GS1 AI encodable character set 82.
@@ -381,7 +415,11 @@ fn is_gs1_char(c: char) -> bool {
 impl TryFrom<RawLot> for GtinLot {
     type Error = IdError;
     fn try_from(r: RawLot) -> Result<Self, IdError> {
-        Self::new(r.gtin, &r.lot)
+        check_gtin(r.gtin)?;
+        Ok(Self {
+            gtin: r.gtin,
+            lot: r.lot.0?,
+        })
     }
 }
 
@@ -389,7 +427,7 @@ impl From<GtinLot> for RawLot {
     fn from(l: GtinLot) -> RawLot {
         RawLot {
             gtin: l.gtin,
-            lot: l.lot,
+            lot: LotText(Ok(l.lot)),
         }
     }
 }
@@ -397,7 +435,7 @@ impl From<GtinLot> for RawLot {
 impl fmt::Display for GtinLot {
     /// `GTIN14/LOT`, without scheme prefix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:014}/{}", self.gtin, self.lot)
+        write!(f, "{:014}/{}", self.gtin, self.lot.as_str())
     }
 }
 

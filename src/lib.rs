@@ -97,6 +97,7 @@ mod event;
 mod hash;
 mod hex;
 mod id;
+mod inline;
 mod record;
 mod signing;
 mod store;

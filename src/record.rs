@@ -90,12 +90,13 @@ impl RecordBody {
         }
     }
 
-    /// Decodes untrusted body bytes: version check, bounded canonical decode, field rules.
+    /// Decodes untrusted body bytes: version check, bounded decode of the one canonical
+    /// encoding (see `docs/FORMAT.md` §2), field rules. Text fields are copied inline: no
+    /// allocation except a transformation's list of parents.
     ///
     /// # Errors
     /// [`DecodeError`] naming what is wrong: an unsupported version, truncation, a malformed
-    /// field, trailing bytes, a non-canonical encoding, or a rule such as "prev present on
-    /// seq 0".
+    /// field, trailing bytes, or a rule such as "prev present on seq 0".
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let version = match bytes {
             [a, b, ..] => u16::from_le_bytes([*a, *b]),
@@ -108,7 +109,7 @@ impl RecordBody {
         if version != FORMAT_VERSION {
             return Err(DecodeError::UnsupportedVersion(version));
         }
-        let body: Self = encoding::decode_canonical(bytes)?;
+        let body: Self = encoding::decode_exact(bytes)?;
         if body.prev.is_some() != (body.seq != 0) {
             return Err(DecodeError::Invalid(if body.seq == 0 {
                 "seq 0 names a previous record"

@@ -2,17 +2,52 @@
 
 use crate::chain::Tip;
 use crate::error::Reason;
-use crate::event::Event;
+use crate::event::{Event, LineageRef};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId};
+use crate::time::Timestamp;
 use crate::trust::{Policy, TrustStore, TrustedKey};
+
+/// What the link and lineage checks read of a record: a decoded body, or the engine's
+/// compact copy of one.
+pub(crate) trait Linked {
+    fn subject(&self) -> &SubjectId;
+    fn seq(&self) -> u64;
+    fn prev(&self) -> Option<&RecordId>;
+    fn time(&self) -> Timestamp;
+    /// Whether the record ends its chain.
+    fn ends_chain(&self) -> bool;
+    /// The records of other subjects it names.
+    fn lineage(&self) -> &[LineageRef];
+}
+
+impl Linked for RecordBody {
+    fn subject(&self) -> &SubjectId {
+        RecordBody::subject(self)
+    }
+    fn seq(&self) -> u64 {
+        RecordBody::seq(self)
+    }
+    fn prev(&self) -> Option<&RecordId> {
+        RecordBody::prev(self)
+    }
+    fn time(&self) -> Timestamp {
+        RecordBody::time(self)
+    }
+    fn ends_chain(&self) -> bool {
+        matches!(self.event(), Event::EndOfChain { .. })
+    }
+    fn lineage(&self) -> &[LineageRef] {
+        self.event().lineage()
+    }
+}
 
 /// Link checks against the chain's tip: subject, seq (duplicate, fork, gap), end of chain,
 /// prev, time.
 pub(crate) fn link(
     subject: &SubjectId,
     tip: Option<&Tip>,
-    body: &RecordBody,
+    body: &impl Linked,
     id: &RecordId,
 ) -> Result<(), Reason> {
     if body.subject() != subject {
@@ -107,11 +142,11 @@ pub(crate) fn signer<'t>(
 }
 
 /// The tip after accepting `body` with ID `id`.
-pub(crate) fn advance(body: &RecordBody, id: RecordId) -> Tip {
+pub(crate) fn advance(body: &impl Linked, id: RecordId) -> Tip {
     Tip {
         seq: body.seq(),
         id,
         time: body.time(),
-        ended: matches!(body.event(), Event::EndOfChain { .. }),
+        ended: body.ends_chain(),
     }
 }

@@ -8,17 +8,18 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use super::check;
+use super::check::{self, Linked};
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::set::{self, Decoded, Grouped};
 use super::sig;
 use super::{VerifiedLedger, VerifiedSet};
 use crate::chain::Tip;
-use crate::error::{DecodeError, Reason, StreamError, VerifyError, VerifyErrors};
+use crate::error::{Reason, StreamError, VerifyError, VerifyErrors};
+use crate::event::LineageRef;
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
+use crate::time::Timestamp;
 use crate::trust::{Policy, TrustStore, TrustedKey};
-use ed25519_zebra::batch;
 
 /// Default number of signatures per batch.
 pub const DEFAULT_CHUNK_SIZE: usize = 2048;
@@ -99,40 +100,33 @@ impl<'a> LedgerVerifier<'a> {
 
     /// Verifies records held in memory — many chains, lineage included — and returns a
     /// summary witness (record count and chain tips). The fastest path: decoded bodies are
-    /// not kept.
+    /// dropped as soon as their checks are done.
     ///
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
         on(self.pool().as_ref(), || {
-            let judged = self.judge(records);
-            let Judged {
-                g,
-                outcomes,
-                bodies,
-                mut errors,
-            } = judged;
+            let judged = self.judge(records, false);
+            let (g, outcomes) = judged.walk();
+            let mut errors = judged.decode_errors();
             errors.extend(outcomes.into_iter().filter_map(|o| o.error));
-            let result = if errors.is_empty() {
-                let tips = g
-                    .subjects
-                    .into_iter()
-                    .zip(&g.chains)
-                    .filter_map(|(subject, idx)| {
-                        let (id, body) = bodies[*idx.last()?].as_ref()?;
-                        Some((subject, (body.seq(), *id)))
-                    })
-                    .collect();
-                Ok(VerifiedLedger {
-                    records: records.len() as u64,
-                    tips,
-                })
-            } else {
+            if !errors.is_empty() {
                 errors.sort_by_key(|e| e.index);
-                Err(VerifyErrors { errors })
-            };
-            bodies.into_par_iter().for_each(drop);
-            result
+                return Err(VerifyErrors { errors });
+            }
+            let tips = g
+                .subjects
+                .into_iter()
+                .zip(&g.chains)
+                .filter_map(|(subject, idx)| {
+                    let fact = judged.fact(*idx.last()?)?;
+                    Some((subject, (fact.seq, fact.id)))
+                })
+                .collect();
+            Ok(VerifiedLedger {
+                records: records.len() as u64,
+                tips,
+            })
         })
     }
 
@@ -143,13 +137,10 @@ impl<'a> LedgerVerifier<'a> {
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify_set(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
         on(self.pool().as_ref(), || {
-            let Judged {
-                g,
-                outcomes,
-                bodies,
-                errors,
-            } = self.judge(records);
-            set::finish(g, outcomes, bodies, records, errors)
+            let mut judged = self.judge(records, true);
+            let (g, outcomes) = judged.walk();
+            let errors = judged.decode_errors();
+            set::finish(g, outcomes, |i| judged.take(i), records, errors)
         })
     }
 
@@ -209,118 +200,73 @@ impl<'a> LedgerVerifier<'a> {
             .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
     }
 
-    /// Decodes, groups and checks every record; the outcome of every chain after the
-    /// lineage pass.
-    fn judge(&self, records: &[SignedRecord]) -> Judged {
-        // Per record, in parallel and while its bytes are in cache: hash, decode, signer
-        // checks (they depend on the record alone) and the signature's batch item.
-        let (bodies, signers): (Vec<Decoded>, Vec<Signer<'_>>) = records
-            .par_iter()
-            .enumerate()
-            .with_min_len(64)
-            .map(|(index, r)| self.prepare(index, r))
-            .unzip();
-        let errors: Vec<VerifyError> = signers
-            .par_iter()
-            .filter_map(|s| match s {
-                Signer::NotDecoded(e) => Some(e.clone()),
-                Signer::Decoded(_) => None,
-            })
-            .collect();
-        // Signatures, in batches over the records in input order.
-        let sig_ok: Vec<bool> = signers
+    /// Checks every record on its own — hash, decode, signer, signature — in parallel
+    /// chunks of the batch size; `keep` keeps the decoded bodies.
+    fn judge(&self, records: &[SignedRecord], keep: bool) -> Judged {
+        let parts = records
             .par_chunks(self.chunk)
             .enumerate()
-            .flat_map_iter(|(c, chunk)| {
-                let (at, items): (Vec<usize>, Vec<batch::Item>) = chunk
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, s)| s.passed().map(|(_, item)| (k, item.clone())))
-                    .unzip();
-                let mut ok = vec![false; items.len()];
-                sig::bisect(&items, &mut ok, 0, &|n| {
-                    let k = at[n];
-                    let key = chunk[k].passed().map(|(key, _)| key);
-                    let i = c * self.chunk + k;
-                    key.is_some_and(|key| {
-                        sig::verify_record(
-                            &key.verifying,
-                            records[i].signature(),
-                            &id_of(&bodies, i),
-                        )
-                    })
-                });
-                let mut verdict = vec![false; chunk.len()];
-                for (k, v) in at.into_iter().zip(ok) {
-                    verdict[k] = v;
-                }
-                verdict
-            })
+            .map(|(c, chunk)| self.judge_chunk(c * self.chunk, chunk, keep))
             .collect();
-        let g = set::group(&bodies);
-        let mut outcomes: Vec<ChainOutcome> = g
-            .subjects
-            .par_iter()
-            .zip(&g.chains)
-            .map(|(subject, idx)| walk_chain(subject, idx, &bodies, &signers, &sig_ok))
-            .collect();
-        set::resolve_lineage(&g, &bodies, &mut outcomes);
         Judged {
-            g,
-            outcomes,
-            bodies,
-            errors,
+            size: self.chunk,
+            parts,
         }
     }
 
-    /// Hash, decode, signer checks and batch item of one record.
-    fn prepare<'t>(&'t self, index: usize, r: &SignedRecord) -> (Decoded, Signer<'t>) {
-        let id = r.id();
-        match RecordBody::decode(r.body()) {
-            Ok(body) => {
-                let signer = check::signer(self.trust, self.policy, &body)
-                    .map(|key| (key, sig::record_item(&key.verifying, r.signature(), &id)));
-                (Some((id, body)), Signer::Decoded(signer))
-            }
-            Err(e) => {
-                let error = VerifyError {
-                    index,
-                    subject: None,
-                    record: Some(id),
-                    reason: e.into(),
-                };
-                (None, Signer::NotDecoded(error))
+    /// One chunk, while its bytes are in cache: each record is hashed, decoded and checked
+    /// against the trust store, then the chunk's signatures are verified as one batch
+    /// (split until every bad one is found). `base` is the input index of `records[0]`.
+    fn judge_chunk(&self, base: usize, records: &[SignedRecord], keep: bool) -> Part {
+        let mut part = Part {
+            facts: Vec::with_capacity(records.len()),
+            bodies: Vec::with_capacity(if keep { records.len() } else { 0 }),
+            errors: Vec::new(),
+        };
+        let mut items = Vec::with_capacity(records.len());
+        let mut jobs: Vec<(usize, &TrustedKey)> = Vec::with_capacity(records.len());
+        for (k, r) in records.iter().enumerate() {
+            let id = r.id();
+            let body = match RecordBody::decode(r.body()) {
+                Ok(body) => body,
+                Err(e) => {
+                    part.errors.push(VerifyError {
+                        index: base + k,
+                        subject: None,
+                        record: Some(id),
+                        reason: e.into(),
+                    });
+                    part.facts.push(None);
+                    if keep {
+                        part.bodies.push(None);
+                    }
+                    continue;
+                }
+            };
+            let verdict = match check::signer(self.trust, self.policy, &body) {
+                Ok(key) => {
+                    items.push(sig::record_item(&key.verifying, r.signature(), &id));
+                    jobs.push((k, key));
+                    Verdict::Good
+                }
+                Err(reason) => Verdict::Signer(Box::new(reason)),
+            };
+            part.facts.push(Some(Fact::new(id, &body, verdict)));
+            if keep {
+                part.bodies.push(Some(body));
             }
         }
-    }
-
-    /// Batch-verifies record signatures in parallel chunks; one verdict per job, equal to
-    /// the single-signature verdict.
-    fn verify_signatures<'r>(
-        &self,
-        jobs: &[(usize, &TrustedKey)],
-        sig_and_id: impl Fn(usize) -> (&'r [u8; 64], RecordId) + Sync,
-    ) -> Vec<bool> {
-        let per_chunk: Vec<Vec<bool>> = jobs
-            .par_chunks(self.chunk)
-            .map(|chunk| {
-                let items: Vec<_> = chunk
-                    .iter()
-                    .map(|&(i, key)| {
-                        let (sig, id) = sig_and_id(i);
-                        sig::record_item(&key.verifying, sig, &id)
-                    })
-                    .collect();
-                let mut out = vec![false; chunk.len()];
-                sig::bisect(&items, &mut out, 0, &|k| {
-                    let (i, key) = chunk[k];
-                    let (sig, id) = sig_and_id(i);
-                    sig::verify_record(&key.verifying, sig, &id)
-                });
-                out
-            })
-            .collect();
-        per_chunk.concat()
+        let mut ok = vec![false; items.len()];
+        sig::bisect(&items, &mut ok, 0, &|n| {
+            let (k, key) = jobs[n];
+            sig::verify_record(&key.verifying, records[k].signature(), &records[k].id())
+        });
+        for ((k, _), good) in jobs.into_iter().zip(ok) {
+            if let (false, Some(fact)) = (good, &mut part.facts[k]) {
+                fact.verdict = Verdict::BadSignature;
+            }
+        }
+        part
     }
 
     /// First streaming pass: the IDs lineage references point at, and the record count.
@@ -374,63 +320,19 @@ impl<'a> LedgerVerifier<'a> {
         };
         while let Some(block) = blocks.next_block()? {
             let base = usize::try_from(st.records).unwrap_or(usize::MAX);
-            let (bodies, errors) = on(pool, || decode_all(&block, base));
-            st.note_decode_errors(errors);
-            let mut jobs: Vec<(usize, &TrustedKey)> = Vec::new();
-            let mut job_chain: Vec<(usize, usize)> = Vec::new();
-            for (k, d) in bodies.iter().enumerate() {
-                let Some((id, body)) = d else { continue };
-                let index = base + k;
-                let (c, pos) = st.place(body);
-                if wanted.contains(id) && !st.parents.contains_key(id) {
-                    let parent = Parent {
-                        chain: c,
-                        pos,
-                        subject: body.subject().clone(),
-                        time: body.time(),
-                    };
-                    st.parents.insert(*id, parent);
-                }
-                let refs = body.event().lineage();
-                if !refs.is_empty() {
-                    st.children.push(Child {
-                        chain: c,
-                        pos,
-                        index,
-                        id: *id,
-                        subject: body.subject().clone(),
-                        time: body.time(),
-                        refs: refs.to_vec(),
-                    });
-                }
-                let chain = &mut st.chains[c];
-                if chain.failed_at.is_some() {
-                    continue;
-                }
-                match check::link(body.subject(), chain.tip.as_ref(), body, id)
-                    .and_then(|()| check::signer(self.trust, self.policy, body))
-                {
-                    Ok(key) => {
-                        jobs.push((k, key));
-                        job_chain.push((c, pos));
-                        chain.tip = Some(check::advance(body, *id));
-                    }
-                    Err(reason) => {
-                        chain.failed_at = Some(pos);
-                        st.failures.insert(c, error_of(index, id, body, reason));
-                    }
-                }
-            }
-            let ok = on(pool, || {
-                self.verify_signatures(&jobs, |k| (block[k].signature(), id_of(&bodies, k)))
+            let parts: Vec<Part> = on(pool, || {
+                block
+                    .par_chunks(self.chunk)
+                    .enumerate()
+                    .map(|(c, chunk)| self.judge_chunk(base + c * self.chunk, chunk, false))
+                    .collect()
             });
-            for ((&(k, _), &(c, pos)), good) in jobs.iter().zip(&job_chain).zip(ok) {
-                let chain = &mut st.chains[c];
-                let earlier = chain.failed_at.is_none_or(|f| f > pos);
-                if let (false, true, Some((id, body))) = (good, earlier, &bodies[k]) {
-                    chain.failed_at = Some(pos);
-                    st.failures
-                        .insert(c, error_of(base + k, id, body, Reason::BadSignature));
+            for (c, part) in parts.into_iter().enumerate() {
+                st.note_decode_errors(part.errors);
+                for (k, fact) in part.facts.into_iter().enumerate() {
+                    if let Some(fact) = fact {
+                        st.walk(base + c * self.chunk + k, fact, wanted);
+                    }
                 }
             }
             st.records += block.len() as u64;
@@ -447,104 +349,156 @@ fn on<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -
     }
 }
 
-/// Every chain's outcome, with what produced it.
-struct Judged {
-    g: Grouped,
-    outcomes: Vec<ChainOutcome>,
-    bodies: Vec<Decoded>,
+/// What the chain walk and the lineage pass need of a decoded record, and its signer and
+/// signature verdicts: a compact copy, so the body can be dropped while it is in cache.
+struct Fact {
+    id: RecordId,
+    subject: SubjectId,
+    seq: u64,
+    prev: Option<RecordId>,
+    time: Timestamp,
+    ended: bool,
+    lineage: Vec<LineageRef>,
+    verdict: Verdict,
+}
+
+impl Fact {
+    fn new(id: RecordId, body: &RecordBody, verdict: Verdict) -> Self {
+        Self {
+            id,
+            subject: body.subject().clone(),
+            seq: body.seq(),
+            prev: body.prev().copied(),
+            time: body.time(),
+            ended: Linked::ends_chain(body),
+            lineage: body.event().lineage().to_vec(),
+            verdict,
+        }
+    }
+
+    /// The signer and signature verdict, checked after the link checks.
+    fn verdict(&self) -> Result<(), Reason> {
+        match &self.verdict {
+            Verdict::Good => Ok(()),
+            Verdict::Signer(reason) => Err((**reason).clone()),
+            Verdict::BadSignature => Err(Reason::BadSignature),
+        }
+    }
+
+    fn error(&self, index: usize, reason: Reason) -> VerifyError {
+        VerifyError {
+            index,
+            subject: Some(self.subject.clone()),
+            record: Some(self.id),
+            reason,
+        }
+    }
+}
+
+impl Linked for Fact {
+    fn subject(&self) -> &SubjectId {
+        &self.subject
+    }
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn prev(&self) -> Option<&RecordId> {
+        self.prev.as_ref()
+    }
+    fn time(&self) -> Timestamp {
+        self.time
+    }
+    fn ends_chain(&self) -> bool {
+        self.ended
+    }
+    fn lineage(&self) -> &[LineageRef] {
+        &self.lineage
+    }
+}
+
+/// A decoded record's signer verdict (the reason is boxed: failures are rare) and, when
+/// the signer passes, its signature verdict.
+enum Verdict {
+    Good,
+    Signer(Box<Reason>),
+    BadSignature,
+}
+
+/// One chunk's records, judged on their own: a fact per record (`None` when it did not
+/// decode), the decoded bodies when kept, and the decoding errors.
+struct Part {
+    facts: Vec<Option<Fact>>,
+    bodies: Vec<Option<RecordBody>>,
     errors: Vec<VerifyError>,
 }
 
-/// What the per-record pass learned about a record's signer: why it does not decode, or
-/// the signer verdict and, when the signer passes, its signature's batch item.
-enum Signer<'t> {
-    NotDecoded(VerifyError),
-    Decoded(Result<(&'t TrustedKey, batch::Item), Reason>),
+/// Every chunk of a ledger held in memory, judged; record `i` is in part `i / size`.
+struct Judged {
+    size: usize,
+    parts: Vec<Part>,
 }
 
-impl<'t> Signer<'t> {
-    fn passed(&self) -> Option<(&'t TrustedKey, &batch::Item)> {
-        match self {
-            Self::Decoded(Ok((key, item))) => Some((key, item)),
-            _ => None,
-        }
+impl Judged {
+    fn fact(&self, i: usize) -> Option<&Fact> {
+        self.parts
+            .get(i / self.size)?
+            .facts
+            .get(i % self.size)?
+            .as_ref()
     }
-}
 
-/// Walks one chain in order: link checks against the tip, then the signer verdict, then the
-/// signature verdict; the first failure ends the chain, as in the reference verifier.
-fn walk_chain(
-    subject: &SubjectId,
-    idx: &[usize],
-    bodies: &[Decoded],
-    signers: &[Signer<'_>],
-    sig_ok: &[bool],
-) -> ChainOutcome {
-    let mut tip: Option<Tip> = None;
-    for (pos, &i) in idx.iter().enumerate() {
-        let Some((id, body)) = &bodies[i] else {
-            continue;
-        };
-        let verdict =
-            check::link(subject, tip.as_ref(), body, id).and_then(|()| match &signers[i] {
-                Signer::Decoded(Err(reason)) => Err(reason.clone()),
-                _ if !sig_ok[i] => Err(Reason::BadSignature),
-                _ => Ok(()),
-            });
-        if let Err(reason) = verdict {
-            return ChainOutcome {
-                accepted: pos,
-                error: Some(error_of(i, id, body, reason)),
+    fn take(&mut self, i: usize) -> Decoded {
+        let part = self.parts.get_mut(i / self.size)?;
+        let body = part.bodies.get_mut(i % self.size)?.take()?;
+        let id = part.facts.get(i % self.size)?.as_ref()?.id;
+        Some((id, body))
+    }
+
+    fn decode_errors(&self) -> Vec<VerifyError> {
+        self.parts.iter().flat_map(|p| p.errors.clone()).collect()
+    }
+
+    /// Groups the records into chains, walks every chain in parallel and runs the lineage
+    /// pass: every chain's outcome.
+    fn walk(&self) -> (Grouped, Vec<ChainOutcome>) {
+        let subjects = self
+            .parts
+            .iter()
+            .flat_map(|p| p.facts.iter().map(|f| f.as_ref().map(|f| &f.subject)));
+        let g = set::group(subjects);
+        let mut outcomes: Vec<ChainOutcome> = g
+            .subjects
+            .par_iter()
+            .zip(&g.chains)
+            .map(|(subject, idx)| self.walk_chain(subject, idx))
+            .collect();
+        set::resolve_lineage(&g, |i| self.fact(i).map(|f| (&f.id, f)), &mut outcomes);
+        (g, outcomes)
+    }
+
+    /// Walks one chain in order: link checks against the tip, then the signer verdict, then
+    /// the signature verdict; the first failure ends the chain, as in the reference
+    /// verifier.
+    fn walk_chain(&self, subject: &SubjectId, idx: &[usize]) -> ChainOutcome {
+        let mut tip: Option<Tip> = None;
+        for (pos, &i) in idx.iter().enumerate() {
+            let Some(fact) = self.fact(i) else {
+                continue;
             };
-        }
-        tip = Some(check::advance(body, *id));
-    }
-    ChainOutcome {
-        accepted: idx.len(),
-        error: None,
-    }
-}
-
-/// Hashes and decodes every record in parallel; `base` is the input index of `records[0]`.
-fn decode_all(records: &[SignedRecord], base: usize) -> (Vec<Decoded>, Vec<VerifyError>) {
-    let decoded: Vec<(RecordId, Result<RecordBody, DecodeError>)> = records
-        .par_iter()
-        .with_min_len(64)
-        .map(|r| (r.id(), RecordBody::decode(r.body())))
-        .collect();
-    let mut errors = Vec::new();
-    let bodies = decoded
-        .into_iter()
-        .enumerate()
-        .map(|(k, (id, body))| match body {
-            Ok(b) => Some((id, b)),
-            Err(e) => {
-                errors.push(VerifyError {
-                    index: base + k,
-                    subject: None,
-                    record: Some(id),
-                    reason: e.into(),
-                });
-                None
+            let verdict =
+                check::link(subject, tip.as_ref(), fact, &fact.id).and_then(|()| fact.verdict());
+            if let Err(reason) = verdict {
+                return ChainOutcome {
+                    accepted: pos,
+                    error: Some(fact.error(i, reason)),
+                };
             }
-        })
-        .collect();
-    (bodies, errors)
-}
-
-/// The ID of a decoded record (signature jobs exist only for decoded records).
-fn id_of(bodies: &[Decoded], i: usize) -> RecordId {
-    bodies[i]
-        .as_ref()
-        .map_or(RecordId::from_bytes([0; 32]), |(id, _)| *id)
-}
-
-fn error_of(index: usize, id: &RecordId, body: &RecordBody, reason: Reason) -> VerifyError {
-    VerifyError {
-        index,
-        subject: Some(body.subject().clone()),
-        record: Some(*id),
-        reason,
+            tip = Some(check::advance(fact, fact.id));
+        }
+        ChainOutcome {
+            accepted: idx.len(),
+            error: None,
+        }
     }
 }
 
@@ -592,13 +546,15 @@ struct StreamState {
 }
 
 impl StreamState {
-    /// The chain of `body`'s subject (created on first sight) and the record's position in it.
-    fn place(&mut self, body: &RecordBody) -> (usize, usize) {
-        let c = if let Some(&c) = self.slot.get(body.subject()) {
+    /// Places the stream's record `index` in its chain (created on first sight), notes
+    /// its lineage facts, and checks it against the chain's tip unless the chain already
+    /// failed.
+    fn walk(&mut self, index: usize, fact: Fact, wanted: &HashSet<RecordId>) {
+        let c = if let Some(&c) = self.slot.get(&fact.subject) {
             c
         } else {
             let c = self.chains.len();
-            self.slot.insert(body.subject().clone(), c);
+            self.slot.insert(fact.subject.clone(), c);
             self.chains.push(StreamChain {
                 tip: None,
                 seen: 0,
@@ -608,7 +564,38 @@ impl StreamState {
         };
         let pos = self.chains[c].seen;
         self.chains[c].seen += 1;
-        (c, pos)
+        if wanted.contains(&fact.id) && !self.parents.contains_key(&fact.id) {
+            let parent = Parent {
+                chain: c,
+                pos,
+                subject: fact.subject.clone(),
+                time: fact.time,
+            };
+            self.parents.insert(fact.id, parent);
+        }
+        let chain = &mut self.chains[c];
+        if chain.failed_at.is_none() {
+            match check::link(&fact.subject, chain.tip.as_ref(), &fact, &fact.id)
+                .and_then(|()| fact.verdict())
+            {
+                Ok(()) => chain.tip = Some(check::advance(&fact, fact.id)),
+                Err(reason) => {
+                    chain.failed_at = Some(pos);
+                    self.failures.insert(c, fact.error(index, reason));
+                }
+            }
+        }
+        if !fact.lineage.is_empty() {
+            self.children.push(Child {
+                chain: c,
+                pos,
+                index,
+                id: fact.id,
+                time: fact.time,
+                subject: fact.subject,
+                refs: fact.lineage,
+            });
+        }
     }
 
     fn note_decode_errors(&mut self, errors: Vec<VerifyError>) {

@@ -80,7 +80,7 @@ pub(super) fn verify_set(
     records: &[SignedRecord],
 ) -> Result<VerifiedSet, VerifyErrors> {
     let mut errors = Vec::new();
-    let bodies: Vec<Decoded> = records
+    let mut bodies: Vec<Decoded> = records
         .iter()
         .enumerate()
         .map(|(index, rec)| {
@@ -99,7 +99,7 @@ pub(super) fn verify_set(
             }
         })
         .collect();
-    let g = set::group(&bodies);
+    let g = set::group(bodies.iter().map(|d| d.as_ref().map(|(_, b)| b.subject())));
     let mut outcomes: Vec<ChainOutcome> = g
         .subjects
         .iter()
@@ -132,8 +132,12 @@ pub(super) fn verify_set(
             }
         })
         .collect();
-    set::resolve_lineage(&g, &bodies, &mut outcomes);
-    set::finish(g, outcomes, bodies, records, errors)
+    set::resolve_lineage(
+        &g,
+        |i| bodies[i].as_ref().map(|(id, b)| (id, b)),
+        &mut outcomes,
+    );
+    set::finish(g, outcomes, |i| bodies[i].take(), records, errors)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::check::Linked;
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet};
 use crate::error::{VerifyError, VerifyErrors};
@@ -18,17 +19,18 @@ pub(crate) struct Grouped {
     pub(crate) chains: Vec<Vec<usize>>,
 }
 
-/// Groups decoded records by subject, chains in order of first appearance.
-pub(crate) fn group(bodies: &[Decoded]) -> Grouped {
+/// Groups records by subject, chains in order of first appearance; `subjects` yields each
+/// record's subject in input order (`None` for a record that did not decode).
+pub(crate) fn group<'a>(subjects: impl Iterator<Item = Option<&'a SubjectId>>) -> Grouped {
     let mut slot: HashMap<&SubjectId, usize> = HashMap::new();
     let mut g = Grouped {
         subjects: Vec::new(),
         chains: Vec::new(),
     };
-    for (i, d) in bodies.iter().enumerate() {
-        let Some((_, body)) = d else { continue };
-        let c = *slot.entry(body.subject()).or_insert_with(|| {
-            g.subjects.push(body.subject().clone());
+    for (i, subject) in subjects.enumerate() {
+        let Some(subject) = subject else { continue };
+        let c = *slot.entry(subject).or_insert_with(|| {
+            g.subjects.push(subject.clone());
             g.chains.push(Vec::new());
             g.chains.len() - 1
         });
@@ -37,15 +39,20 @@ pub(crate) fn group(bodies: &[Decoded]) -> Grouped {
     g
 }
 
-/// Runs the lineage pass over grouped, decoded records.
-pub(crate) fn resolve_lineage(g: &Grouped, bodies: &[Decoded], outcomes: &mut [ChainOutcome]) {
+/// Runs the lineage pass over grouped records; `get(i)` is record `i`'s ID and body (or
+/// compact copy), `None` when it did not decode.
+pub(crate) fn resolve_lineage<'a, L: Linked + 'a>(
+    g: &Grouped,
+    get: impl Fn(usize) -> Option<(&'a RecordId, &'a L)>,
+    outcomes: &mut [ChainOutcome],
+) {
     let mut children = Vec::new();
     for (c, idx) in g.chains.iter().enumerate() {
         for (pos, &i) in idx.iter().enumerate() {
-            let Some((id, body)) = &bodies[i] else {
+            let Some((id, body)) = get(i) else {
                 continue;
             };
-            let refs = body.event().lineage();
+            let refs = body.lineage();
             if !refs.is_empty() {
                 children.push(Child {
                     chain: c,
@@ -66,7 +73,7 @@ pub(crate) fn resolve_lineage(g: &Grouped, bodies: &[Decoded], outcomes: &mut [C
     let mut parents: HashMap<RecordId, Parent> = HashMap::new();
     for (c, idx) in g.chains.iter().enumerate() {
         for (pos, &i) in idx.iter().enumerate() {
-            let Some((id, body)) = &bodies[i] else {
+            let Some((id, body)) = get(i) else {
                 continue;
             };
             if wanted.contains(id) {
@@ -82,11 +89,12 @@ pub(crate) fn resolve_lineage(g: &Grouped, bodies: &[Decoded], outcomes: &mut [C
     lineage::resolve(outcomes, &parents, &children);
 }
 
-/// Turns per-chain outcomes into the witness, or the errors sorted by input index.
+/// Turns per-chain outcomes into the witness, or the errors sorted by input index;
+/// `take(i)` hands over record `i`'s ID and decoded body.
 pub(crate) fn finish(
     g: Grouped,
     outcomes: Vec<ChainOutcome>,
-    mut bodies: Vec<Decoded>,
+    mut take: impl FnMut(usize) -> Decoded,
     records: &[SignedRecord],
     mut errors: Vec<VerifyError>,
 ) -> Result<VerifiedSet, VerifyErrors> {
@@ -103,7 +111,7 @@ pub(crate) fn finish(
             let records = idx
                 .iter()
                 .filter_map(|&i| {
-                    bodies[i].take().map(|(id, body)| VerifiedRecord {
+                    take(i).map(|(id, body)| VerifiedRecord {
                         id,
                         body,
                         signature: *records[i].signature(),
