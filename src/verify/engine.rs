@@ -4,7 +4,9 @@
 //! Every path here returns exactly what the reference verifier returns for the same input;
 //! `tests/engine.rs` checks that on random mixes of valid and corrupted records.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
 use rayon::prelude::*;
 
@@ -203,21 +205,38 @@ impl<'a> LedgerVerifier<'a> {
     /// Checks every record on its own — hash, decode, signer, signature — in parallel
     /// chunks of the batch size; `keep` keeps the decoded bodies.
     fn judge(&self, records: &[SignedRecord], keep: bool) -> Judged {
-        let parts = records
-            .par_chunks(self.chunk)
-            .enumerate()
-            .map(|(c, chunk)| self.judge_chunk(c * self.chunk, chunk, keep))
-            .collect();
         Judged {
             size: self.chunk,
-            parts,
+            parts: self.judge_parts(records, 0, keep, &RandomState::new()),
         }
+    }
+
+    /// [`Self::judge_chunk`] over `records` in parallel; `base` is the input index of
+    /// `records[0]`, `keys` the hash keys of this verification.
+    fn judge_parts(
+        &self,
+        records: &[SignedRecord],
+        base: usize,
+        keep: bool,
+        keys: &RandomState,
+    ) -> Vec<Part> {
+        records
+            .par_chunks(self.chunk)
+            .enumerate()
+            .map(|(c, chunk)| self.judge_chunk(base + c * self.chunk, chunk, keep, keys))
+            .collect()
     }
 
     /// One chunk, while its bytes are in cache: each record is hashed, decoded and checked
     /// against the trust store, then the chunk's signatures are verified as one batch
     /// (split until every bad one is found). `base` is the input index of `records[0]`.
-    fn judge_chunk(&self, base: usize, records: &[SignedRecord], keep: bool) -> Part {
+    fn judge_chunk(
+        &self,
+        base: usize,
+        records: &[SignedRecord],
+        keep: bool,
+        keys: &RandomState,
+    ) -> Part {
         let mut part = Part {
             facts: Vec::with_capacity(records.len()),
             bodies: Vec::with_capacity(if keep { records.len() } else { 0 }),
@@ -251,7 +270,7 @@ impl<'a> LedgerVerifier<'a> {
                 }
                 Err(reason) => Verdict::Signer(Box::new(reason)),
             };
-            part.facts.push(Some(Fact::new(id, &body, verdict)));
+            part.facts.push(Some(Fact::new(id, &body, verdict, keys)));
             if keep {
                 part.bodies.push(Some(body));
             }
@@ -314,19 +333,14 @@ impl<'a> LedgerVerifier<'a> {
         E: std::error::Error + Send + Sync + 'static,
     {
         let mut st = StreamState::default();
+        let keys = RandomState::new();
         let mut blocks = Blocks {
             source,
             size: self.block,
         };
         while let Some(block) = blocks.next_block()? {
             let base = usize::try_from(st.records).unwrap_or(usize::MAX);
-            let parts: Vec<Part> = on(pool, || {
-                block
-                    .par_chunks(self.chunk)
-                    .enumerate()
-                    .map(|(c, chunk)| self.judge_chunk(base + c * self.chunk, chunk, false))
-                    .collect()
-            });
+            let parts = on(pool, || self.judge_parts(&block, base, false, &keys));
             for (c, part) in parts.into_iter().enumerate() {
                 st.note_decode_errors(part.errors);
                 for (k, fact) in part.facts.into_iter().enumerate() {
@@ -354,6 +368,8 @@ fn on<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -
 struct Fact {
     id: RecordId,
     subject: SubjectId,
+    /// The subject's hash under this verification's keys, computed in the parallel pass.
+    hash: u64,
     seq: u64,
     prev: Option<RecordId>,
     time: Timestamp,
@@ -363,10 +379,11 @@ struct Fact {
 }
 
 impl Fact {
-    fn new(id: RecordId, body: &RecordBody, verdict: Verdict) -> Self {
+    fn new(id: RecordId, body: &RecordBody, verdict: Verdict, keys: &RandomState) -> Self {
         Self {
             id,
             subject: body.subject().clone(),
+            hash: keys.hash_one(body.subject()),
             seq: body.seq(),
             prev: body.prev().copied(),
             time: body.time(),
@@ -458,22 +475,67 @@ impl Judged {
         self.parts.iter().flat_map(|p| p.errors.clone()).collect()
     }
 
-    /// Groups the records into chains, walks every chain in parallel and runs the lineage
-    /// pass: every chain's outcome.
+    /// Groups the records into chains and walks every chain, then runs the lineage pass:
+    /// every chain's outcome, chains in order of first appearance (as
+    /// [`set::group`] orders them).
+    ///
+    /// Subjects are split into one shard per thread by their precomputed hash; each shard
+    /// groups and walks its own chains, so no step touches every record on one thread.
     fn walk(&self) -> (Grouped, Vec<ChainOutcome>) {
-        let subjects = self
-            .parts
-            .iter()
-            .flat_map(|p| p.facts.iter().map(|f| f.as_ref().map(|f| &f.subject)));
-        let g = set::group(subjects);
-        let mut outcomes: Vec<ChainOutcome> = g
-            .subjects
-            .par_iter()
-            .zip(&g.chains)
-            .map(|(subject, idx)| self.walk_chain(subject, idx))
+        let shards = rayon::current_num_threads().max(1);
+        let mut chains: Vec<(SubjectId, Vec<usize>, ChainOutcome)> = (0..shards)
+            .into_par_iter()
+            .flat_map_iter(|shard| self.walk_shard(shard, shards))
             .collect();
+        chains.sort_unstable_by_key(|(_, idx, _)| idx.first().copied());
+        let mut g = Grouped {
+            subjects: Vec::with_capacity(chains.len()),
+            chains: Vec::with_capacity(chains.len()),
+        };
+        let mut outcomes = Vec::with_capacity(chains.len());
+        for (subject, idx, outcome) in chains {
+            g.subjects.push(subject);
+            g.chains.push(idx);
+            outcomes.push(outcome);
+        }
         set::resolve_lineage(&g, |i| self.fact(i).map(|f| (&f.id, f)), &mut outcomes);
         (g, outcomes)
+    }
+
+    /// The chains whose subject hash falls in `shard` of `shards`, grouped and walked.
+    fn walk_shard(
+        &self,
+        shard: usize,
+        shards: usize,
+    ) -> Vec<(SubjectId, Vec<usize>, ChainOutcome)> {
+        let mut slot: KeyedMap<&SubjectId, usize> = KeyedMap::default();
+        let mut chains: Vec<(&SubjectId, Vec<usize>)> = Vec::new();
+        for (p, part) in self.parts.iter().enumerate() {
+            for (k, fact) in part.facts.iter().enumerate() {
+                let Some(f) = fact
+                    .as_ref()
+                    .filter(|f| f.hash % shards as u64 == shard as u64)
+                else {
+                    continue;
+                };
+                let key = Keyed {
+                    hash: f.hash,
+                    subject: &f.subject,
+                };
+                let c = *slot.entry(key).or_insert_with(|| {
+                    chains.push((&f.subject, Vec::new()));
+                    chains.len() - 1
+                });
+                chains[c].1.push(p * self.size + k);
+            }
+        }
+        chains
+            .into_iter()
+            .map(|(subject, idx)| {
+                let outcome = self.walk_chain(subject, &idx);
+                (subject.clone(), idx, outcome)
+            })
+            .collect()
     }
 
     /// Walks one chain in order: link checks against the tip, then the signer verdict, then
@@ -501,6 +563,50 @@ impl Judged {
         }
     }
 }
+
+/// A subject with its hash, computed by the parallel pass under keys drawn for this
+/// verification (so crafted subjects cannot be made to collide); maps keyed by it hash
+/// nothing on the sequential steps.
+struct Keyed<S> {
+    hash: u64,
+    subject: S,
+}
+
+impl<S> Hash for Keyed<S> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<S: Borrow<SubjectId>> PartialEq for Keyed<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.subject.borrow() == other.subject.borrow()
+    }
+}
+
+impl<S: Borrow<SubjectId>> Eq for Keyed<S> {}
+
+/// The hasher of [`Keyed`] maps: hands the precomputed hash through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyedMap<S, V> = HashMap<Keyed<S>, V, BuildHasherDefault<Prehashed>>;
 
 /// Reads a fallible record iterator in blocks.
 struct Blocks<I> {
@@ -536,7 +642,7 @@ struct StreamChain {
 #[derive(Default)]
 struct StreamState {
     records: u64,
-    slot: HashMap<SubjectId, usize>,
+    slot: KeyedMap<SubjectId, usize>,
     chains: Vec<StreamChain>,
     failures: HashMap<usize, VerifyError>,
     parents: HashMap<RecordId, Parent>,
@@ -550,18 +656,18 @@ impl StreamState {
     /// its lineage facts, and checks it against the chain's tip unless the chain already
     /// failed.
     fn walk(&mut self, index: usize, fact: Fact, wanted: &HashSet<RecordId>) {
-        let c = if let Some(&c) = self.slot.get(&fact.subject) {
-            c
-        } else {
-            let c = self.chains.len();
-            self.slot.insert(fact.subject.clone(), c);
+        let key = Keyed {
+            hash: fact.hash,
+            subject: fact.subject.clone(),
+        };
+        let c = *self.slot.entry(key).or_insert_with(|| {
             self.chains.push(StreamChain {
                 tip: None,
                 seen: 0,
                 failed_at: None,
             });
-            c
-        };
+            self.chains.len() - 1
+        });
         let pos = self.chains[c].seen;
         self.chains[c].seen += 1;
         if wanted.contains(&fact.id) && !self.parents.contains_key(&fact.id) {
@@ -624,7 +730,7 @@ impl StreamState {
             let tips = self
                 .slot
                 .into_iter()
-                .filter_map(|(subject, c)| chains[c].tip.map(|t| (subject, (t.seq, t.id))))
+                .filter_map(|(key, c)| chains[c].tip.map(|t| (key.subject, (t.seq, t.id))))
                 .collect();
             return Ok(VerifiedLedger {
                 records: self.records,

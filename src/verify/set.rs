@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::check::Linked;
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet};
@@ -40,53 +42,65 @@ pub(crate) fn group<'a>(subjects: impl Iterator<Item = Option<&'a SubjectId>>) -
 }
 
 /// Runs the lineage pass over grouped records; `get(i)` is record `i`'s ID and body (or
-/// compact copy), `None` when it did not decode.
-pub(crate) fn resolve_lineage<'a, L: Linked + 'a>(
+/// compact copy), `None` when it did not decode. Both scans run over the chains in
+/// parallel and keep (chain, position) order.
+pub(crate) fn resolve_lineage<'a, L: Linked + Sync + 'a>(
     g: &Grouped,
-    get: impl Fn(usize) -> Option<(&'a RecordId, &'a L)>,
+    get: impl Fn(usize) -> Option<(&'a RecordId, &'a L)> + Sync,
     outcomes: &mut [ChainOutcome],
 ) {
-    let mut children = Vec::new();
-    for (c, idx) in g.chains.iter().enumerate() {
-        for (pos, &i) in idx.iter().enumerate() {
-            let Some((id, body)) = get(i) else {
-                continue;
-            };
-            let refs = body.lineage();
-            if !refs.is_empty() {
-                children.push(Child {
-                    chain: c,
-                    pos,
-                    index: i,
-                    id: *id,
-                    subject: body.subject().clone(),
-                    time: body.time(),
-                    refs: refs.to_vec(),
-                });
-            }
-        }
-    }
+    let children = scan(g, &get, |c, pos, i, id, body| {
+        let refs = body.lineage();
+        (!refs.is_empty()).then(|| Child {
+            chain: c,
+            pos,
+            index: i,
+            id: *id,
+            subject: body.subject().clone(),
+            time: body.time(),
+            refs: refs.to_vec(),
+        })
+    });
     if children.is_empty() {
         return;
     }
     let wanted = lineage::referenced(&children);
-    let mut parents: HashMap<RecordId, Parent> = HashMap::new();
-    for (c, idx) in g.chains.iter().enumerate() {
-        for (pos, &i) in idx.iter().enumerate() {
-            let Some((id, body)) = get(i) else {
-                continue;
+    let found = scan(g, &get, |c, pos, _, id, body| {
+        wanted.contains(id).then(|| {
+            let parent = Parent {
+                chain: c,
+                pos,
+                subject: body.subject().clone(),
+                time: body.time(),
             };
-            if wanted.contains(id) {
-                parents.entry(*id).or_insert_with(|| Parent {
-                    chain: c,
-                    pos,
-                    subject: body.subject().clone(),
-                    time: body.time(),
-                });
-            }
-        }
+            (*id, parent)
+        })
+    });
+    let mut parents: HashMap<RecordId, Parent> = HashMap::with_capacity(found.len());
+    for (id, parent) in found {
+        parents.entry(id).or_insert(parent);
     }
     lineage::resolve(outcomes, &parents, &children);
+}
+
+/// What `pick(chain, pos, index, id, body)` keeps of every decoded record, in (chain,
+/// position) order.
+fn scan<'a, L: Linked + Sync + 'a, T: Send>(
+    g: &Grouped,
+    get: &(impl Fn(usize) -> Option<(&'a RecordId, &'a L)> + Sync),
+    pick: impl Fn(usize, usize, usize, &RecordId, &L) -> Option<T> + Sync,
+) -> Vec<T> {
+    g.chains
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(c, idx)| {
+            let pick = &pick;
+            idx.iter().enumerate().filter_map(move |(pos, &i)| {
+                let (id, body) = get(i)?;
+                pick(c, pos, i, id, body)
+            })
+        })
+        .collect()
 }
 
 /// Turns per-chain outcomes into the witness, or the errors sorted by input index;
