@@ -22,6 +22,7 @@ use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::time::Timestamp;
 use crate::trust::{Policy, TrustStore, TrustedKey};
+use ed25519_zebra::batch;
 
 /// Default number of signatures per batch.
 pub const DEFAULT_CHUNK_SIZE: usize = 2048;
@@ -242,7 +243,9 @@ impl<'a> LedgerVerifier<'a> {
             bodies: Vec::with_capacity(if keep { records.len() } else { 0 }),
             errors: Vec::new(),
         };
-        let mut items = Vec::with_capacity(records.len());
+        // Signatures go straight into the batch (as the raw bound queues them); the items are
+        // rebuilt only when the batch fails and the bad ones must be found.
+        let mut batch = batch::Verifier::new();
         let mut jobs: Vec<(usize, &TrustedKey)> = Vec::with_capacity(records.len());
         for (k, r) in records.iter().enumerate() {
             let id = r.id();
@@ -264,7 +267,7 @@ impl<'a> LedgerVerifier<'a> {
             };
             let verdict = match check::signer(self.trust, self.policy, &body) {
                 Ok(key) => {
-                    items.push(sig::record_item(&key.verifying, r.signature(), &id));
+                    batch.queue(sig::record_item(&key.verifying, r.signature(), &id));
                     jobs.push((k, key));
                     Verdict::Good
                 }
@@ -275,10 +278,24 @@ impl<'a> LedgerVerifier<'a> {
                 part.bodies.push(Some(body));
             }
         }
+        if jobs.is_empty() || batch.verify(rand::rng()).is_ok() {
+            return part;
+        }
+        let id = |k: usize| part.facts[k].as_ref().map(|f| f.id);
+        let items: Vec<batch::Item> = jobs
+            .iter()
+            .filter_map(|&(k, key)| {
+                Some(sig::record_item(
+                    &key.verifying,
+                    records[k].signature(),
+                    &id(k)?,
+                ))
+            })
+            .collect();
         let mut ok = vec![false; items.len()];
         sig::bisect(&items, &mut ok, 0, &|n| {
             let (k, key) = jobs[n];
-            sig::verify_record(&key.verifying, records[k].signature(), &records[k].id())
+            id(k).is_some_and(|id| sig::verify_record(&key.verifying, records[k].signature(), &id))
         });
         for ((k, _), good) in jobs.into_iter().zip(ok) {
             if let (false, Some(fact)) = (good, &mut part.facts[k]) {
