@@ -246,7 +246,7 @@ impl<'a> LedgerVerifier<'a> {
         // Signatures go straight into the batch (as the raw bound queues them); the items are
         // rebuilt only when the batch fails and the bad ones must be found.
         let mut batch = batch::Verifier::new();
-        let mut jobs: Vec<(usize, &TrustedKey)> = Vec::with_capacity(records.len());
+        let mut jobs: Vec<(usize, &TrustedKey, RecordId)> = Vec::with_capacity(records.len());
         for (k, r) in records.iter().enumerate() {
             let id = r.id();
             let body = match RecordBody::decode(r.body()) {
@@ -268,7 +268,7 @@ impl<'a> LedgerVerifier<'a> {
             let verdict = match check::signer(self.trust, self.policy, &body) {
                 Ok(key) => {
                     batch.queue(sig::record_item(&key.verifying, r.signature(), &id));
-                    jobs.push((k, key));
+                    jobs.push((k, key, id));
                     Verdict::Good
                 }
                 Err(reason) => Verdict::Signer(Box::new(reason)),
@@ -281,23 +281,16 @@ impl<'a> LedgerVerifier<'a> {
         if jobs.is_empty() || batch.verify(rand::rng()).is_ok() {
             return part;
         }
-        let id = |k: usize| part.facts[k].as_ref().map(|f| f.id);
         let items: Vec<batch::Item> = jobs
             .iter()
-            .filter_map(|&(k, key)| {
-                Some(sig::record_item(
-                    &key.verifying,
-                    records[k].signature(),
-                    &id(k)?,
-                ))
-            })
+            .map(|(k, key, id)| sig::record_item(&key.verifying, records[*k].signature(), id))
             .collect();
         let mut ok = vec![false; items.len()];
         sig::bisect(&items, &mut ok, 0, &|n| {
-            let (k, key) = jobs[n];
-            id(k).is_some_and(|id| sig::verify_record(&key.verifying, records[k].signature(), &id))
+            let (k, key, id) = &jobs[n];
+            sig::verify_record(&key.verifying, records[*k].signature(), id)
         });
-        for ((k, _), good) in jobs.into_iter().zip(ok) {
+        for ((k, _, _), good) in jobs.into_iter().zip(ok) {
             if let (false, Some(fact)) = (good, &mut part.facts[k]) {
                 fact.verdict = Verdict::BadSignature;
             }
