@@ -109,9 +109,9 @@ impl<'a> LedgerVerifier<'a> {
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
         on(self.pool().as_ref(), || {
-            let judged = self.judge(records, false);
+            let mut judged = self.judge(records, false);
             let (g, outcomes) = judged.walk();
-            let mut errors = judged.decode_errors();
+            let mut errors = judged.take_decode_errors();
             errors.extend(outcomes.into_iter().filter_map(|o| o.error));
             if !errors.is_empty() {
                 errors.sort_by_key(|e| e.index);
@@ -142,7 +142,7 @@ impl<'a> LedgerVerifier<'a> {
         on(self.pool().as_ref(), || {
             let mut judged = self.judge(records, true);
             let (g, outcomes) = judged.walk();
-            let errors = judged.decode_errors();
+            let errors = judged.take_decode_errors();
             set::finish(g, outcomes, |i| judged.take(i), records, errors)
         })
     }
@@ -481,8 +481,12 @@ impl Judged {
         Some((id, body))
     }
 
-    fn decode_errors(&self) -> Vec<VerifyError> {
-        self.parts.iter().flat_map(|p| p.errors.clone()).collect()
+    /// The decoding errors of every part, moved out.
+    fn take_decode_errors(&mut self) -> Vec<VerifyError> {
+        self.parts
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.errors))
+            .collect()
     }
 
     /// Groups the records into chains and walks every chain, then runs the lineage pass:
