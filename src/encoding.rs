@@ -1,11 +1,11 @@
 //! Canonical bytes: the only module that names `bincode`.
 //!
-//! One fixed configuration (little-endian, fixed-width integers), a byte limit on every
-//! decode, trailing bytes rejected, and exactly one accepted encoding per value: record
+//! One fixed configuration (little-endian, fixed-width integers), a length limit on every
+//! decoded input, trailing bytes rejected, and exactly one accepted encoding per value: record
 //! bodies get that by construction (see [`decode_exact`]), other values through a
 //! re-encoding check. `docs/FORMAT.md` describes the resulting bytes.
 
-use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
+use bincode::config::{self, Config, Configuration, Fixint, Limit, LittleEndian};
 use bincode::enc::write::Writer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,6 +23,23 @@ const fn config_within<const N: usize>() -> Configuration<LittleEndian, Fixint, 
         .with_little_endian()
         .with_fixed_int_encoding()
         .with_limit::<N>()
+}
+
+/// The canonical configuration without bincode's byte limit, for [`decode_exact`] only.
+///
+/// There the input is checked to be at most [`MAX_BODY_LEN`] bytes first, and the limit
+/// could never trip: the slice reader cannot read past the slice, and the types decoded
+/// this way (record bodies) borrow every string from the input (`Text`, GS1 lots), so no
+/// length prefix is ever turned into an allocation. Their one sequence, a transformation's
+/// parents, goes through serde, which preallocates at most 1 MiB whatever the prefix
+/// claims, and then needs a byte of input per element. Without the limit, no check runs
+/// (and no error value is built and dropped) on every field read. Types holding an owned
+/// `String` or byte vector must use the limited configuration: bincode allocates such a
+/// value's claimed length before reading it.
+const fn borrowing_config() -> Configuration<LittleEndian, Fixint> {
+    config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
 }
 
 /// Encodes `value` in the canonical configuration.
@@ -65,7 +82,7 @@ pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
 pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: usize>(
     bytes: &[u8],
 ) -> Result<T, DecodeError> {
-    let value: T = decode_whole::<T, N>(bytes)?;
+    let value: T = decode_whole::<T, N>(bytes, config_within::<N>())?;
     // Re-encode without allocating: compare each written piece against the input.
     let mut cmp = CompareWriter {
         expected: bytes,
@@ -84,21 +101,27 @@ pub(crate) fn decode_canonical_within<T: DeserializeOwned + Serialize, const N: 
 /// `accepted_bodies_are_canonical` property test and the `decode_body` fuzz target check
 /// that every accepted body re-encodes to the bytes received.
 ///
+/// Decodes without bincode's per-read limit (see [`borrowing_config`]), so `T` must borrow
+/// its strings from the input rather than own them.
+///
 /// # Errors
 /// As [`decode_canonical`], except [`DecodeError::NonCanonical`].
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    decode_whole::<T, MAX_BODY_LEN>(bytes)
+    decode_whole::<T, MAX_BODY_LEN>(bytes, borrowing_config())
 }
 
-/// A bounded decode that must consume the whole input.
-fn decode_whole<T: DeserializeOwned, const N: usize>(bytes: &[u8]) -> Result<T, DecodeError> {
+/// A decode of the whole input, which must be at most `N` bytes long.
+fn decode_whole<T: DeserializeOwned, const N: usize>(
+    bytes: &[u8],
+    config: impl Config,
+) -> Result<T, DecodeError> {
     if bytes.len() > N {
         return Err(DecodeError::TooLong {
             len: bytes.len(),
             max: N,
         });
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config_within::<N>())
+    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config)
         .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if read != bytes.len() {
         return Err(DecodeError::TrailingBytes {

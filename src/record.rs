@@ -512,6 +512,58 @@ mod tests {
     }
 
     #[test]
+    fn length_prefixes_claiming_terabytes_are_refused_without_allocating() {
+        // Bodies decode without bincode's per-read limit: a string must still be borrowed
+        // (a huge prefix runs off the input) and the parent list stays preallocation-capped.
+        use crate::event::{Event, LineageRef};
+        use crate::{Chain, Signer, Text, Timestamp};
+        let s = Signer::from_seed([3; 32]);
+        let mut pig = Chain::new("eartag:161083000000042".parse().unwrap());
+        let weighed = pig
+            .append(&s, Timestamp::from_millis(1), Event::Weighing { grams: 9 })
+            .unwrap();
+        let mut cut = Chain::new("eartag:161083000000043".parse().unwrap());
+        let parents = vec![LineageRef {
+            subject: pig.subject().clone(),
+            record: weighed.id(),
+        }];
+        let product = Text::new("belly").unwrap();
+        let e = Event::Transformation {
+            parents,
+            product,
+            grams: 7,
+        };
+        let body = cut
+            .append(&s, Timestamp::from_millis(2), e)
+            .unwrap()
+            .body()
+            .to_vec();
+        RecordBody::decode(&body).unwrap();
+        let text_len = body
+            .windows(13)
+            .position(|w| w == b"\x05\0\0\0\0\0\0\0belly")
+            .unwrap();
+        // The parent count sits right before the first parent's subject.
+        let subject = encoding::encode(pig.subject()).unwrap();
+        let count = body[2..]
+            .windows(subject.len())
+            .position(|w| w == subject.as_slice())
+            .map(|p| p + 2 - 8)
+            .unwrap();
+        assert_eq!(body[count..count + 8], 1u64.to_le_bytes());
+        for (at, claim) in [
+            (text_len, 1u64 << 40),
+            (text_len, u64::MAX),
+            (count, u64::MAX),
+        ] {
+            let mut bad = body.clone();
+            bad[at..at + 8].copy_from_slice(&claim.to_le_bytes());
+            let err = RecordBody::decode(&bad).unwrap_err();
+            assert!(matches!(err, DecodeError::Malformed(_)), "{err}");
+        }
+    }
+
+    #[test]
     fn the_header_reader_agrees_with_the_decoder() {
         // Every subject scheme, seq 0 and later, with and without prev; then every
         // truncation of a body gives `None` or the same prefix, never a panic.
