@@ -138,6 +138,10 @@ fn check_same(
         (Ok(ledger), Ok(set)) => {
             prop_assert_eq!(ledger.records(), u64::try_from(set.record_count()).unwrap());
             prop_assert_eq!(ledger.chains(), set.len());
+            for chain in set.chains() {
+                let tip = chain.records().last().map(|r| (r.body().seq(), r.id()));
+                prop_assert_eq!(ledger.tip(chain.subject()), tip, "summary engine tip");
+            }
         }
         (Err(errors), Err(expected)) => prop_assert_eq!(&errors, expected, "summary engine"),
         (got, want) => prop_assert!(

@@ -7,6 +7,8 @@
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 
@@ -109,8 +111,8 @@ impl<'a> LedgerVerifier<'a> {
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
         on(self.pool().as_ref(), || {
-            let mut judged = self.judge(records, false);
-            let (g, outcomes) = judged.walk();
+            let (mut judged, walker) = self.judge_walked(records, false);
+            let (g, outcomes, tips) = walker.finish(&judged);
             let mut errors = judged.take_decode_errors();
             errors.extend(outcomes.into_iter().filter_map(|o| o.error));
             if !errors.is_empty() {
@@ -120,11 +122,8 @@ impl<'a> LedgerVerifier<'a> {
             let tips = g
                 .subjects
                 .into_iter()
-                .zip(&g.chains)
-                .filter_map(|(subject, idx)| {
-                    let fact = judged.fact(*idx.last()?)?;
-                    Some((subject, (fact.seq, fact.id)))
-                })
+                .zip(tips)
+                .filter_map(|(subject, tip)| tip.map(|t| (subject, (t.seq, t.id))))
                 .collect();
             Ok(VerifiedLedger {
                 records: records.len() as u64,
@@ -140,8 +139,8 @@ impl<'a> LedgerVerifier<'a> {
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify_set(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
         on(self.pool().as_ref(), || {
-            let mut judged = self.judge(records, true);
-            let (g, outcomes) = judged.walk();
+            let (mut judged, walker) = self.judge_walked(records, true);
+            let (g, outcomes, _) = walker.finish(&judged);
             let errors = judged.take_decode_errors();
             set::finish(g, outcomes, |i| judged.take(i), records, errors)
         })
@@ -203,13 +202,75 @@ impl<'a> LedgerVerifier<'a> {
             .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
     }
 
-    /// Checks every record on its own — hash, decode, signer, signature — in parallel
-    /// chunks of the batch size; `keep` keeps the decoded bodies.
-    fn judge(&self, records: &[SignedRecord], keep: bool) -> Judged {
-        Judged {
-            size: self.chunk,
-            parts: self.judge_parts(records, 0, keep, &RandomState::new()),
+    /// Checks every record on its own — hash, decode, signer, signature — in chunks of the
+    /// batch size on every thread of the pool, while one more thread places the judged
+    /// records in their chains and walks them in input order; `keep` keeps the decoded
+    /// bodies. Chunks are taken in order, so the walk trails the judging closely and little
+    /// of it is left when the last chunk is judged.
+    ///
+    /// With one thread (or one chunk, or when no thread can be started) the same steps run
+    /// chunk after chunk on the calling thread.
+    fn judge_walked(&self, records: &[SignedRecord], keep: bool) -> (Judged, Walker) {
+        let keys = RandomState::new();
+        let size = self.chunk;
+        let count = records.len().div_ceil(size);
+        let judge = |c: usize| {
+            let chunk = records.get(c * size..).unwrap_or_default();
+            let chunk = chunk.get(..size).unwrap_or(chunk);
+            self.judge_chunk(c * size, chunk, keep, &keys)
+        };
+        let sequential = |judge: &dyn Fn(usize) -> Part| {
+            let mut walker = Walker::default();
+            let mut parts = Vec::with_capacity(count);
+            for c in 0..count {
+                let part = judge(c);
+                walker.walk(c * size, &part);
+                parts.push(part);
+            }
+            (Judged { size, parts }, walker)
+        };
+        let threads = rayon::current_num_threads();
+        if threads <= 1 || count <= 1 {
+            return sequential(&judge);
         }
+        let (tx, rx) = mpsc::channel::<(usize, Part)>();
+        std::thread::scope(|scope| {
+            let walking = std::thread::Builder::new()
+                .name("agritrace-walk".into())
+                .spawn_scoped(scope, move || {
+                    let mut walker = Walker::default();
+                    let mut parts: Vec<Option<Part>> = (0..count).map(|_| None).collect();
+                    let mut next = 0;
+                    for (c, part) in rx {
+                        if let Some(slot) = parts.get_mut(c) {
+                            *slot = Some(part);
+                        }
+                        while let Some(Some(part)) = parts.get(next) {
+                            walker.walk(next * size, part);
+                            next += 1;
+                        }
+                    }
+                    let parts = parts.into_iter().flatten().collect();
+                    (Judged { size, parts }, walker)
+                });
+            let Ok(walking) = walking else {
+                return sequential(&judge);
+            };
+            let taken = AtomicUsize::new(0);
+            (0..threads).into_par_iter().for_each_with(tx, |tx, _| {
+                loop {
+                    let c = taken.fetch_add(1, Ordering::Relaxed);
+                    if c >= count {
+                        break;
+                    }
+                    // Only fails if the walker is gone, which `join` reports below.
+                    let _ = tx.send((c, judge(c)));
+                }
+            });
+            walking
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 
     /// [`Self::judge_chunk`] over `records` in parallel; `base` is the input index of
@@ -488,93 +549,136 @@ impl Judged {
             .flat_map(|p| std::mem::take(&mut p.errors))
             .collect()
     }
+}
 
-    /// Groups the records into chains and walks every chain, then runs the lineage pass:
-    /// every chain's outcome, chains in order of first appearance (as
-    /// [`set::group`] orders them).
-    ///
-    /// Subjects are split into one shard per thread by their precomputed hash; each shard
-    /// groups and walks its own chains, so no step touches every record on one thread.
-    fn walk(&self) -> (Grouped, Vec<ChainOutcome>) {
-        let shards = rayon::current_num_threads().max(1);
-        let mut chains: Vec<(SubjectId, Vec<usize>, ChainOutcome)> = (0..shards)
-            .into_par_iter()
-            .flat_map_iter(|shard| self.walk_shard(shard, shards))
-            .collect();
-        chains.sort_unstable_by_key(|(_, idx, _)| idx.first().copied());
-        let mut g = Grouped {
-            subjects: Vec::with_capacity(chains.len()),
-            chains: Vec::with_capacity(chains.len()),
+/// Each chain's progress, keyed by subject: what the in-memory walker and the streaming
+/// state share.
+#[derive(Default)]
+struct ChainWalks {
+    slot: KeyedMap<SubjectId, usize>,
+    walks: Vec<ChainWalk>,
+}
+
+/// One chain's progress: its tip, how many of its records were seen, and where and why it
+/// failed (boxed, so a healthy chain costs a few dozen bytes).
+struct ChainWalk {
+    tip: Option<Tip>,
+    seen: usize,
+    failed: Option<Box<(usize, VerifyError)>>,
+}
+
+impl ChainWalks {
+    /// Places input record `index` in its chain (created on first sight, numbered in order
+    /// of first appearance) and, unless the chain already failed, checks it against the
+    /// chain's tip: link checks, then the signer verdict, then the signature verdict; the
+    /// first failure ends the chain, as in the reference verifier. Returns the chain and
+    /// the record's position in it.
+    fn step(&mut self, index: usize, fact: &Fact) -> (usize, usize) {
+        let key = Keyed {
+            hash: fact.hash,
+            subject: fact.subject.clone(),
         };
-        let mut outcomes = Vec::with_capacity(chains.len());
-        for (subject, idx, outcome) in chains {
-            g.subjects.push(subject);
-            g.chains.push(idx);
-            outcomes.push(outcome);
-        }
-        set::resolve_lineage(&g, |i| self.fact(i).map(|f| (&f.id, f)), &mut outcomes);
-        (g, outcomes)
-    }
-
-    /// The chains whose subject hash falls in `shard` of `shards`, grouped and walked.
-    fn walk_shard(
-        &self,
-        shard: usize,
-        shards: usize,
-    ) -> Vec<(SubjectId, Vec<usize>, ChainOutcome)> {
-        let mut slot: KeyedMap<&SubjectId, usize> = KeyedMap::default();
-        let mut chains: Vec<(&SubjectId, Vec<usize>)> = Vec::new();
-        for (p, part) in self.parts.iter().enumerate() {
-            for (k, fact) in part.facts.iter().enumerate() {
-                let Some(f) = fact
-                    .as_ref()
-                    .filter(|f| f.hash % shards as u64 == shard as u64)
-                else {
-                    continue;
-                };
-                let key = Keyed {
-                    hash: f.hash,
-                    subject: &f.subject,
-                };
-                let c = *slot.entry(key).or_insert_with(|| {
-                    chains.push((&f.subject, Vec::new()));
-                    chains.len() - 1
-                });
-                chains[c].1.push(p * self.size + k);
+        let walks = &mut self.walks;
+        let c = *self.slot.entry(key).or_insert_with(|| {
+            walks.push(ChainWalk {
+                tip: None,
+                seen: 0,
+                failed: None,
+            });
+            walks.len() - 1
+        });
+        let Some(walk) = self.walks.get_mut(c) else {
+            return (c, 0);
+        };
+        let pos = walk.seen;
+        walk.seen += 1;
+        if walk.failed.is_none() {
+            match check::link(&fact.subject, walk.tip.as_ref(), fact, &fact.id)
+                .and_then(|()| fact.verdict())
+            {
+                Ok(()) => walk.tip = Some(check::advance(fact, fact.id)),
+                Err(reason) => walk.failed = Some(Box::new((pos, fact.error(index, reason)))),
             }
         }
-        chains
-            .into_iter()
-            .map(|(subject, idx)| {
-                let outcome = self.walk_chain(subject, &idx);
-                (subject.clone(), idx, outcome)
+        (c, pos)
+    }
+
+    /// Every chain's outcome before the lineage pass, in chain order.
+    fn outcomes(&mut self) -> Vec<ChainOutcome> {
+        self.walks
+            .iter_mut()
+            .map(|w| match w.failed.take() {
+                Some(failed) => {
+                    let (accepted, error) = *failed;
+                    ChainOutcome {
+                        accepted,
+                        error: Some(error),
+                    }
+                }
+                None => ChainOutcome {
+                    accepted: w.seen,
+                    error: None,
+                },
             })
             .collect()
     }
+}
 
-    /// Walks one chain in order: link checks against the tip, then the signer verdict, then
-    /// the signature verdict; the first failure ends the chain, as in the reference
-    /// verifier.
-    fn walk_chain(&self, subject: &SubjectId, idx: &[usize]) -> ChainOutcome {
-        let mut tip: Option<Tip> = None;
-        for (pos, &i) in idx.iter().enumerate() {
-            let Some(fact) = self.fact(i) else {
-                continue;
-            };
-            let verdict =
-                check::link(subject, tip.as_ref(), fact, &fact.id).and_then(|()| fact.verdict());
-            if let Err(reason) = verdict {
-                return ChainOutcome {
-                    accepted: pos,
-                    error: Some(fact.error(i, reason)),
-                };
+/// The in-memory walk: judged records placed in their chains in input order (each chain's
+/// input indexes, subjects in order of first appearance, as [`set::group`] orders them),
+/// each chain checked as it grows, and the records that name lineage parents.
+#[derive(Default)]
+struct Walker {
+    chains: ChainWalks,
+    subjects: Vec<SubjectId>,
+    indexes: Vec<Vec<usize>>,
+    children: Vec<Child>,
+}
+
+impl Walker {
+    /// Walks the judged chunk whose first record has input index `base`.
+    fn walk(&mut self, base: usize, part: &Part) {
+        for (k, fact) in part.facts.iter().enumerate() {
+            let Some(fact) = fact else { continue };
+            let index = base + k;
+            let (c, pos) = self.chains.step(index, fact);
+            if c == self.indexes.len() {
+                self.subjects.push(fact.subject.clone());
+                self.indexes.push(Vec::new());
             }
-            tip = Some(check::advance(fact, fact.id));
+            if let Some(idx) = self.indexes.get_mut(c) {
+                idx.push(index);
+            }
+            if !fact.lineage.is_empty() {
+                self.children.push(Child {
+                    chain: c,
+                    pos,
+                    index,
+                    id: fact.id,
+                    subject: fact.subject.clone(),
+                    time: fact.time,
+                    refs: fact.lineage.clone(),
+                });
+            }
         }
-        ChainOutcome {
-            accepted: idx.len(),
-            error: None,
-        }
+    }
+
+    /// The chains, each chain's outcome after the lineage pass, and each chain's tip.
+    fn finish(mut self, judged: &Judged) -> (Grouped, Vec<ChainOutcome>, Vec<Option<Tip>>) {
+        let mut outcomes = self.chains.outcomes();
+        let g = Grouped {
+            subjects: self.subjects,
+            chains: self.indexes,
+        };
+        self.children.sort_unstable_by_key(|c| (c.chain, c.pos));
+        set::resolve_children(
+            &g,
+            |i| judged.fact(i).map(|f| (&f.id, f)),
+            &self.children,
+            &mut outcomes,
+        );
+        let tips = self.chains.walks.into_iter().map(|w| w.tip).collect();
+        (g, outcomes, tips)
     }
 }
 
@@ -645,20 +749,10 @@ where
     }
 }
 
-/// One chain's state while streaming: its tip, how many of its records were seen, and
-/// where it failed (its error is kept apart, so a healthy chain costs a few dozen bytes).
-struct StreamChain {
-    tip: Option<Tip>,
-    seen: usize,
-    failed_at: Option<usize>,
-}
-
 #[derive(Default)]
 struct StreamState {
     records: u64,
-    slot: KeyedMap<SubjectId, usize>,
-    chains: Vec<StreamChain>,
-    failures: HashMap<usize, VerifyError>,
+    chains: ChainWalks,
     parents: HashMap<RecordId, Parent>,
     children: Vec<Child>,
     decode_errors: Vec<VerifyError>,
@@ -666,24 +760,10 @@ struct StreamState {
 }
 
 impl StreamState {
-    /// Places the stream's record `index` in its chain (created on first sight), notes
-    /// its lineage facts, and checks it against the chain's tip unless the chain already
-    /// failed.
+    /// Walks the stream's record `index` in its chain (see [`ChainWalks::step`]) and notes
+    /// its lineage facts.
     fn walk(&mut self, index: usize, fact: Fact, wanted: &HashSet<RecordId>) {
-        let key = Keyed {
-            hash: fact.hash,
-            subject: fact.subject.clone(),
-        };
-        let c = *self.slot.entry(key).or_insert_with(|| {
-            self.chains.push(StreamChain {
-                tip: None,
-                seen: 0,
-                failed_at: None,
-            });
-            self.chains.len() - 1
-        });
-        let pos = self.chains[c].seen;
-        self.chains[c].seen += 1;
+        let (c, pos) = self.chains.step(index, &fact);
         if wanted.contains(&fact.id) && !self.parents.contains_key(&fact.id) {
             let parent = Parent {
                 chain: c,
@@ -692,18 +772,6 @@ impl StreamState {
                 time: fact.time,
             };
             self.parents.insert(fact.id, parent);
-        }
-        let chain = &mut self.chains[c];
-        if chain.failed_at.is_none() {
-            match check::link(&fact.subject, chain.tip.as_ref(), &fact, &fact.id)
-                .and_then(|()| fact.verdict())
-            {
-                Ok(()) => chain.tip = Some(check::advance(&fact, fact.id)),
-                Err(reason) => {
-                    chain.failed_at = Some(pos);
-                    self.failures.insert(c, fact.error(index, reason));
-                }
-            }
         }
         if !fact.lineage.is_empty() {
             self.children.push(Child {
@@ -729,22 +797,21 @@ impl StreamState {
     }
 
     fn finish(mut self) -> Result<VerifiedLedger, StreamError> {
-        let mut outcomes: Vec<ChainOutcome> = (0..self.chains.len())
-            .map(|c| ChainOutcome {
-                accepted: self.chains[c].failed_at.unwrap_or(self.chains[c].seen),
-                error: self.failures.remove(&c),
-            })
-            .collect();
+        let mut outcomes = self.chains.outcomes();
         self.children.sort_by_key(|c| (c.chain, c.pos));
         lineage::resolve(&mut outcomes, &self.parents, &self.children);
         let mut errors = self.decode_errors;
         errors.extend(outcomes.into_iter().filter_map(|o| o.error));
         if errors.is_empty() {
-            let chains = &self.chains;
+            let walks = &self.chains.walks;
             let tips = self
+                .chains
                 .slot
                 .into_iter()
-                .filter_map(|(key, c)| chains[c].tip.map(|t| (key.subject, (t.seq, t.id))))
+                .filter_map(|(key, c)| {
+                    let tip = walks.get(c)?.tip.as_ref()?;
+                    Some((key.subject, (tip.seq, tip.id)))
+                })
                 .collect();
             return Ok(VerifiedLedger {
                 records: self.records,

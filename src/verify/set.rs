@@ -61,10 +61,21 @@ pub(crate) fn resolve_lineage<'a, L: Linked + Sync + 'a>(
             refs: refs.to_vec(),
         })
     });
+    resolve_children(g, get, &children, outcomes);
+}
+
+/// The second half of [`resolve_lineage`], for callers that gathered the `children` (in
+/// (chain, position) order) themselves: locates the referenced records and resolves.
+pub(crate) fn resolve_children<'a, L: Linked + Sync + 'a>(
+    g: &Grouped,
+    get: impl Fn(usize) -> Option<(&'a RecordId, &'a L)> + Sync,
+    children: &[Child],
+    outcomes: &mut [ChainOutcome],
+) {
     if children.is_empty() {
         return;
     }
-    let wanted = lineage::referenced(&children);
+    let wanted = lineage::referenced(children);
     let found = scan(g, &get, |c, pos, _, id, body| {
         wanted.contains(id).then(|| {
             let parent = Parent {
@@ -80,7 +91,7 @@ pub(crate) fn resolve_lineage<'a, L: Linked + Sync + 'a>(
     for (id, parent) in found {
         parents.entry(id).or_insert(parent);
     }
-    lineage::resolve(outcomes, &parents, &children);
+    lineage::resolve(outcomes, &parents, children);
 }
 
 /// What `pick(chain, pos, index, id, body)` keeps of every decoded record, in (chain,
