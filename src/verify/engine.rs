@@ -4,9 +4,8 @@
 //! Every path here returns exactly what the reference verifier returns for the same input;
 //! `tests/engine.rs` checks that on random mixes of valid and corrupted records.
 
-use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
@@ -551,49 +550,68 @@ impl Judged {
     }
 }
 
-/// Each chain's progress, keyed by subject: what the in-memory walker and the streaming
+/// Each chain's progress, found by subject: what the in-memory walker and the streaming
 /// state share.
+///
+/// Chains are found by the subject hash each [`Fact`] carries (computed in the parallel
+/// pass under keys drawn for this verification, so crafted subjects cannot be made to
+/// collide): `first` maps a hash to the newest chain with that hash, and chains with equal
+/// hashes link to each other. No subject is hashed or copied to look a chain up.
 #[derive(Default)]
 struct ChainWalks {
-    slot: KeyedMap<SubjectId, usize>,
+    first: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     walks: Vec<ChainWalk>,
 }
 
-/// One chain's progress: its tip, how many of its records were seen, and where and why it
-/// failed (boxed, so a healthy chain costs a few dozen bytes).
+/// One chain's progress: its subject, its tip, how many of its records were seen, and
+/// where and why it failed (boxed, so a healthy chain costs a few dozen bytes).
 struct ChainWalk {
+    subject: SubjectId,
+    /// The previous chain whose subject has the same hash.
+    same_hash: Option<usize>,
     tip: Option<Tip>,
     seen: usize,
     failed: Option<Box<(usize, VerifyError)>>,
 }
 
 impl ChainWalks {
-    /// Places input record `index` in its chain (created on first sight, numbered in order
-    /// of first appearance) and, unless the chain already failed, checks it against the
-    /// chain's tip: link checks, then the signer verdict, then the signature verdict; the
-    /// first failure ends the chain, as in the reference verifier. Returns the chain and
-    /// the record's position in it.
-    fn step(&mut self, index: usize, fact: &Fact) -> (usize, usize) {
-        let key = Keyed {
-            hash: fact.hash,
+    /// The chain of `fact`'s subject, created on first sight (chains are numbered in order
+    /// of first appearance).
+    fn chain(&mut self, fact: &Fact) -> usize {
+        let newest = self.first.get(&fact.hash).copied();
+        let mut at = newest;
+        while let Some(c) = at {
+            let walk = self.walks.get(c);
+            if walk.is_none_or(|w| w.subject == fact.subject) {
+                return c;
+            }
+            at = walk.and_then(|w| w.same_hash);
+        }
+        let c = self.walks.len();
+        self.walks.push(ChainWalk {
             subject: fact.subject.clone(),
-        };
-        let walks = &mut self.walks;
-        let c = *self.slot.entry(key).or_insert_with(|| {
-            walks.push(ChainWalk {
-                tip: None,
-                seen: 0,
-                failed: None,
-            });
-            walks.len() - 1
+            same_hash: newest,
+            tip: None,
+            seen: 0,
+            failed: None,
         });
+        self.first.insert(fact.hash, c);
+        c
+    }
+
+    /// Places input record `index` in its chain and, unless the chain already failed,
+    /// checks it against the chain's tip: link checks, then the signer verdict, then the
+    /// signature verdict; the first failure ends the chain, as in the reference verifier.
+    /// Returns the chain and the record's position in it.
+    fn step(&mut self, index: usize, fact: &Fact) -> (usize, usize) {
+        let c = self.chain(fact);
         let Some(walk) = self.walks.get_mut(c) else {
             return (c, 0);
         };
         let pos = walk.seen;
         walk.seen += 1;
         if walk.failed.is_none() {
-            match check::link(&fact.subject, walk.tip.as_ref(), fact, &fact.id)
+            match check::link(&walk.subject, walk.tip.as_ref(), fact, &fact.id)
                 .and_then(|()| fact.verdict())
             {
                 Ok(()) => walk.tip = Some(check::advance(fact, fact.id)),
@@ -622,6 +640,11 @@ impl ChainWalks {
             })
             .collect()
     }
+
+    /// Each chain's subject and tip, in chain order.
+    fn into_tips(self) -> impl Iterator<Item = (SubjectId, Option<Tip>)> {
+        self.walks.into_iter().map(|w| (w.subject, w.tip))
+    }
 }
 
 /// The in-memory walk: judged records placed in their chains in input order (each chain's
@@ -630,7 +653,6 @@ impl ChainWalks {
 #[derive(Default)]
 struct Walker {
     chains: ChainWalks,
-    subjects: Vec<SubjectId>,
     indexes: Vec<Vec<usize>>,
     children: Vec<Child>,
 }
@@ -643,7 +665,6 @@ impl Walker {
             let index = base + k;
             let (c, pos) = self.chains.step(index, fact);
             if c == self.indexes.len() {
-                self.subjects.push(fact.subject.clone());
                 self.indexes.push(Vec::new());
             }
             if let Some(idx) = self.indexes.get_mut(c) {
@@ -666,8 +687,9 @@ impl Walker {
     /// The chains, each chain's outcome after the lineage pass, and each chain's tip.
     fn finish(mut self, judged: &Judged) -> (Grouped, Vec<ChainOutcome>, Vec<Option<Tip>>) {
         let mut outcomes = self.chains.outcomes();
+        let (subjects, tips): (Vec<SubjectId>, Vec<Option<Tip>>) = self.chains.into_tips().unzip();
         let g = Grouped {
-            subjects: self.subjects,
+            subjects,
             chains: self.indexes,
         };
         self.children.sort_unstable_by_key(|c| (c.chain, c.pos));
@@ -677,34 +699,11 @@ impl Walker {
             &self.children,
             &mut outcomes,
         );
-        let tips = self.chains.walks.into_iter().map(|w| w.tip).collect();
         (g, outcomes, tips)
     }
 }
 
-/// A subject with its hash, computed by the parallel pass under keys drawn for this
-/// verification (so crafted subjects cannot be made to collide); maps keyed by it hash
-/// nothing on the sequential steps.
-struct Keyed<S> {
-    hash: u64,
-    subject: S,
-}
-
-impl<S> Hash for Keyed<S> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-impl<S: Borrow<SubjectId>> PartialEq for Keyed<S> {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.subject.borrow() == other.subject.borrow()
-    }
-}
-
-impl<S: Borrow<SubjectId>> Eq for Keyed<S> {}
-
-/// The hasher of [`Keyed`] maps: hands the precomputed hash through.
+/// The hasher of [`ChainWalks`]' map: hands the precomputed subject hash through.
 #[derive(Default)]
 struct Prehashed(u64);
 
@@ -723,8 +722,6 @@ impl Hasher for Prehashed {
         self.0
     }
 }
-
-type KeyedMap<S, V> = HashMap<Keyed<S>, V, BuildHasherDefault<Prehashed>>;
 
 /// Reads a fallible record iterator in blocks.
 struct Blocks<I> {
@@ -803,15 +800,10 @@ impl StreamState {
         let mut errors = self.decode_errors;
         errors.extend(outcomes.into_iter().filter_map(|o| o.error));
         if errors.is_empty() {
-            let walks = &self.chains.walks;
             let tips = self
                 .chains
-                .slot
-                .into_iter()
-                .filter_map(|(key, c)| {
-                    let tip = walks.get(c)?.tip.as_ref()?;
-                    Some((key.subject, (tip.seq, tip.id)))
-                })
+                .into_tips()
+                .filter_map(|(subject, tip)| tip.map(|t| (subject, (t.seq, t.id))))
                 .collect();
             return Ok(VerifiedLedger {
                 records: self.records,
@@ -825,5 +817,73 @@ impl StreamState {
             errors: VerifyErrors { errors },
             total,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::{Chain, Signer};
+
+    #[test]
+    fn subjects_with_equal_hashes_keep_their_own_chains() {
+        let s = Signer::from_seed([9; 32]);
+        let keys = RandomState::new();
+        let mut facts = Vec::new();
+        for t in 0..3 {
+            for serial in [41, 42, 43] {
+                let mut chain =
+                    Chain::new(format!("eartag:1610830000000{serial}").parse().unwrap());
+                let mut records = Vec::new();
+                for g in 0..=t {
+                    let e = Event::Weighing { grams: 10 + g };
+                    records.push(
+                        chain
+                            .append(&s, Timestamp::from_millis(g.into()), e)
+                            .unwrap(),
+                    );
+                }
+                let r = records.pop().unwrap();
+                let body = RecordBody::decode(r.body()).unwrap();
+                let mut fact = Fact::new(r.id(), &body, Verdict::Good, &keys);
+                // Force every subject onto one hash: lookups must compare subjects.
+                fact.hash = 7;
+                facts.push(fact);
+            }
+        }
+        let mut walks = ChainWalks::default();
+        let placed: Vec<(usize, usize)> = facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| walks.step(i, f))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                (0, 0),
+                (1, 0),
+                (2, 0),
+                (0, 1),
+                (1, 1),
+                (2, 1),
+                (0, 2),
+                (1, 2),
+                (2, 2)
+            ]
+        );
+        let outcomes = walks.outcomes();
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.accepted == 3 && o.error.is_none())
+        );
+        let tips: Vec<(SubjectId, Option<u64>)> = walks
+            .into_tips()
+            .map(|(s, t)| (s, t.map(|t| t.seq)))
+            .collect();
+        assert_eq!(tips.len(), 3);
+        assert!(tips.iter().all(|(_, seq)| *seq == Some(2)));
+        assert_ne!(tips[0].0, tips[1].0);
     }
 }
