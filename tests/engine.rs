@@ -239,3 +239,53 @@ fn many_bad_signatures_in_one_batch_are_each_named() {
         Verifier::new(&trust, &policy).verify_set(&records)
     );
 }
+
+#[test]
+fn a_failing_source_is_reported_wherever_it_fails() {
+    let p = pool();
+    let trust = trust(&p.keys);
+    let policy = Policy::livestock();
+    let n = p.ledger.len();
+    let io = |at: usize| std::io::Error::other(format!("disk gone at record {at}"));
+    for (threads, block) in [(1, 7), (2, 5), (3, 64)] {
+        let v = LedgerVerifier::new(&trust, &policy)
+            .threads(threads)
+            .block_size(block);
+        // The iterator fails part-way, in either pass: first, inside or at the end of a block.
+        for fail_at in [0, 1, block - 1, block, block + 1, n / 2, n] {
+            for failing_pass in [0, 1] {
+                let mut pass = 0;
+                let got = v.verify_stream(|| {
+                    let fails = pass == failing_pass;
+                    pass += 1;
+                    let records = p.ledger.iter().cloned().map(Ok::<_, std::io::Error>);
+                    let tail = fails.then(|| Err(io(fail_at)));
+                    Ok::<_, std::io::Error>(records.take(fail_at).chain(tail))
+                });
+                match got {
+                    Err(StreamError::Source(e)) => {
+                        assert_eq!(e.to_string(), format!("disk gone at record {fail_at}"));
+                    }
+                    other => panic!("failing at {fail_at} in pass {failing_pass}: {other:?}"),
+                }
+            }
+        }
+        // The source cannot be opened.
+        let got = v.verify_stream(|| {
+            Err::<std::iter::Empty<Result<SignedRecord, std::io::Error>>, _>(io(0))
+        });
+        assert!(matches!(got, Err(StreamError::Source(_))), "{got:?}");
+        // The second pass yields fewer records than the first.
+        let mut pass = 0;
+        let got = v.verify_stream(|| {
+            pass += 1;
+            let keep = if pass == 1 { n } else { n - 1 };
+            let records = p.ledger.iter().take(keep).cloned();
+            Ok::<_, std::io::Error>(records.map(Ok::<_, std::io::Error>))
+        });
+        match got {
+            Err(StreamError::Source(e)) => assert!(e.to_string().contains("different number")),
+            other => panic!("shorter second pass: {other:?}"),
+        }
+    }
+}

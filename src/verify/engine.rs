@@ -81,9 +81,10 @@ impl<'a> LedgerVerifier<'a> {
         }
     }
 
-    /// Uses exactly `n` worker threads (at least 1) instead of rayon's global pool. With two
-    /// or more, one more thread walks the chains while the workers judge the records; it
-    /// takes a few percent of one core.
+    /// Judges records on exactly `n` worker threads (at least 1) instead of rayon's global
+    /// pool. The chains are walked alongside the judging: in memory by one more thread when
+    /// `n` is 2 or more, and when streaming by the calling thread, which also reads the
+    /// source. The walk takes a few percent of one core.
     #[must_use]
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n.max(1));
@@ -151,8 +152,10 @@ impl<'a> LedgerVerifier<'a> {
     /// first pass finds which records lineage references point at, the second verifies),
     /// and each pass must yield the same records in the same order.
     ///
-    /// Memory is bounded by the number of chains and lineage references, not the number
-    /// of records. Lists at most [`MAX_LISTED_ERRORS`] rejected records.
+    /// The source is read on the calling thread, one block ahead of the block being
+    /// judged, so a slow source (a disk, a database) overlaps the signature work. Memory is
+    /// bounded by the number of chains and lineage references and three blocks, not the
+    /// number of records. Lists at most [`MAX_LISTED_ERRORS`] rejected records.
     ///
     /// # Errors
     /// [`StreamError::Source`] when `open` or the iterator fails, or the second pass differs
@@ -371,14 +374,13 @@ impl<'a> LedgerVerifier<'a> {
         E: std::error::Error + Send + Sync + 'static,
     {
         let mut wanted = HashSet::new();
-        let mut count = 0u64;
-        let mut blocks = Blocks {
+        let blocks = Blocks {
             source,
             size: self.block,
         };
-        while let Some(block) = blocks.next_block()? {
-            count += block.len() as u64;
-            let refs: Vec<Vec<RecordId>> = on(pool, || {
+        let count = blocks.pipeline(
+            pool,
+            |block, _| {
                 block
                     .par_iter()
                     .filter_map(|r| {
@@ -386,10 +388,10 @@ impl<'a> LedgerVerifier<'a> {
                         let refs = body.event().lineage();
                         (!refs.is_empty()).then(|| refs.iter().map(|l| l.record).collect())
                     })
-                    .collect()
-            });
-            wanted.extend(refs.into_iter().flatten());
-        }
+                    .collect::<Vec<Vec<RecordId>>>()
+            },
+            |_, refs| wanted.extend(refs.into_iter().flatten()),
+        )?;
         Ok((wanted, count))
     }
 
@@ -406,24 +408,38 @@ impl<'a> LedgerVerifier<'a> {
     {
         let mut st = StreamState::default();
         let keys = RandomState::new();
-        let mut blocks = Blocks {
+        let blocks = Blocks {
             source,
             size: self.block,
         };
-        while let Some(block) = blocks.next_block()? {
-            let base = usize::try_from(st.records).unwrap_or(usize::MAX);
-            let parts = on(pool, || self.judge_parts(&block, base, false, &keys));
-            for (c, part) in parts.into_iter().enumerate() {
-                st.note_decode_errors(part.errors);
-                for (k, fact) in part.facts.into_iter().enumerate() {
-                    if let Some(fact) = fact {
-                        st.walk(base + c * self.chunk + k, fact, wanted);
+        let chunk = self.chunk;
+        st.records = blocks.pipeline(
+            pool,
+            |block, base| self.judge_parts(block, base, false, &keys),
+            |base, parts| {
+                for (c, part) in parts.into_iter().enumerate() {
+                    st.note_decode_errors(part.errors);
+                    for (k, fact) in part.facts.into_iter().enumerate() {
+                        if let Some(fact) = fact {
+                            st.walk(base + c * chunk + k, fact, wanted);
+                        }
                     }
                 }
-            }
-            st.records += block.len() as u64;
-        }
+            },
+        )?;
         Ok(st)
+    }
+}
+
+/// [`rayon::in_place_scope`] in `pool`, or in rayon's global pool: `op` runs on this thread,
+/// the jobs it spawns on the pool.
+fn in_place_scope<'scope, R>(
+    pool: Option<&rayon::ThreadPool>,
+    op: impl FnOnce(&rayon::Scope<'scope>) -> R,
+) -> R {
+    match pool {
+        Some(p) => p.in_place_scope(op),
+        None => rayon::in_place_scope(op),
     }
 }
 
@@ -736,6 +752,41 @@ where
     I: Iterator<Item = Result<SignedRecord, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
+    /// Runs `work(block, base)` on every block in `pool` (`base` is the input index of the
+    /// block's first record) and hands each result to `consume(base, result)`, in order.
+    /// While a block is worked on, this thread reads the next one and consumes the previous
+    /// result, so reading and consuming overlap the work; the source itself never leaves
+    /// this thread. Returns the number of records read.
+    fn pipeline<T: Send>(
+        mut self,
+        pool: Option<&rayon::ThreadPool>,
+        work: impl Fn(&[SignedRecord], usize) -> T + Sync,
+        mut consume: impl FnMut(usize, T),
+    ) -> Result<u64, StreamError> {
+        let mut read = 0usize;
+        let mut pending: Option<(usize, T)> = None;
+        let mut next = self.next_block()?;
+        while let Some(block) = next {
+            let base = read;
+            let mut out = None;
+            let following = in_place_scope(pool, |s| {
+                let (slot, block, work) = (&mut out, &block, &work);
+                s.spawn(move |_| *slot = Some(work(block, base)));
+                if let Some((b, t)) = pending.take() {
+                    consume(b, t);
+                }
+                self.next_block()
+            });
+            read = read.saturating_add(block.len());
+            pending = out.map(|t| (base, t));
+            next = following?;
+        }
+        if let Some((b, t)) = pending {
+            consume(b, t);
+        }
+        Ok(read as u64)
+    }
+
     fn next_block(&mut self) -> Result<Option<Vec<SignedRecord>>, StreamError> {
         let mut block = Vec::with_capacity(self.size);
         for item in self.source.by_ref() {
