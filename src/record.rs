@@ -512,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn length_prefixes_claiming_terabytes_are_refused_without_allocating() {
+    fn length_prefixes_claiming_terabytes_are_refused_in_bounded_memory() {
         // Bodies decode without bincode's per-read limit: a string must still be borrowed
         // (a huge prefix runs off the input) and the parent list stays preallocation-capped.
         use crate::event::{Event, LineageRef};

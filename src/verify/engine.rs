@@ -419,7 +419,7 @@ impl<'a> LedgerVerifier<'a> {
             |base, parts| {
                 for (c, part) in parts.into_iter().enumerate() {
                     st.note_decode_errors(part.errors);
-                    for (k, fact) in part.facts.into_iter().enumerate() {
+                    for (k, fact) in part.facts.iter().enumerate() {
                         if let Some(fact) = fact {
                             st.walk(base + c * chunk + k, fact, wanted);
                         }
@@ -497,6 +497,20 @@ impl Fact {
             record: Some(self.id),
             reason,
         }
+    }
+
+    /// The lineage pass's view of this record, input record `index` at `pos` of chain
+    /// `chain`, when it names lineage parents.
+    fn child(&self, chain: usize, pos: usize, index: usize) -> Option<Child> {
+        (!self.lineage.is_empty()).then(|| Child {
+            chain,
+            pos,
+            index,
+            id: self.id,
+            subject: self.subject.clone(),
+            time: self.time,
+            refs: self.lineage.clone(),
+        })
     }
 }
 
@@ -688,17 +702,7 @@ impl Walker {
             if let Some(idx) = self.indexes.get_mut(c) {
                 idx.push(index);
             }
-            if !fact.lineage.is_empty() {
-                self.children.push(Child {
-                    chain: c,
-                    pos,
-                    index,
-                    id: fact.id,
-                    subject: fact.subject.clone(),
-                    time: fact.time,
-                    refs: fact.lineage.clone(),
-                });
-            }
+            self.children.extend(fact.child(c, pos, index));
         }
     }
 
@@ -812,8 +816,8 @@ struct StreamState {
 impl StreamState {
     /// Walks the stream's record `index` in its chain (see [`ChainWalks::step`]) and notes
     /// its lineage facts.
-    fn walk(&mut self, index: usize, fact: Fact, wanted: &HashSet<RecordId>) {
-        let (c, pos) = self.chains.step(index, &fact);
+    fn walk(&mut self, index: usize, fact: &Fact, wanted: &HashSet<RecordId>) {
+        let (c, pos) = self.chains.step(index, fact);
         if wanted.contains(&fact.id) && !self.parents.contains_key(&fact.id) {
             let parent = Parent {
                 chain: c,
@@ -823,17 +827,7 @@ impl StreamState {
             };
             self.parents.insert(fact.id, parent);
         }
-        if !fact.lineage.is_empty() {
-            self.children.push(Child {
-                chain: c,
-                pos,
-                index,
-                id: fact.id,
-                time: fact.time,
-                subject: fact.subject,
-                refs: fact.lineage,
-            });
-        }
+        self.children.extend(fact.child(c, pos, index));
     }
 
     fn note_decode_errors(&mut self, errors: Vec<VerifyError>) {
