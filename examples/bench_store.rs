@@ -27,23 +27,23 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/agritrace-bench")
 }
 
-fn fresh(name: &str) -> Result<SqliteStore, Box<dyn std::error::Error>> {
+fn fresh(name: &str, cfg: &DemoConfig) -> Result<SqliteStore, Box<dyn std::error::Error>> {
     let path = dir().join(name);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Ok(SqliteStore::open(path)?)
+    Ok(cfg.create_store(Some(&path))?)
 }
 
 /// Appends/s: sign (all cores) and append in batches of 1,000, end to end. Signing runs
 /// in a producer thread while the store commits the previous batch.
 fn batched(pigs: u32) -> Result<f64, Box<dyn std::error::Error>> {
-    let store = fresh("batched.sqlite")?;
     let cfg = DemoConfig {
         pigs,
         produce: false,
         ..DemoConfig::new(7)
     };
+    let store = fresh("batched.sqlite", &cfg)?;
     let keys = cfg.keys();
     let t = Instant::now();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SignedRecord>>(4);
@@ -78,8 +78,8 @@ fn batched(pigs: u32) -> Result<f64, Box<dyn std::error::Error>> {
 
 /// Durable single-record appends/s (records signed beforehand).
 fn single(count: u32) -> Result<f64, Box<dyn std::error::Error>> {
-    let store = fresh("single.sqlite")?;
     let cfg = DemoConfig::new(7);
+    let store = fresh("single.sqlite", &cfg)?;
     let keys = cfg.keys();
     let pig = cfg.pig(0).ok_or("no pig")?;
     let mut chain = Chain::new(pig);
@@ -87,7 +87,8 @@ fn single(count: u32) -> Result<f64, Box<dyn std::error::Error>> {
         .map(|i| {
             chain.append(
                 &keys.scales[0],
-                Timestamp::from_millis(i64::from(i)),
+                // From 2026-01-01, inside the demo keys' validity window.
+                Timestamp::from_millis(1_767_225_600_000 + i64::from(i)),
                 Event::Weighing { grams: 1_000 + i },
             )
         })
@@ -110,7 +111,11 @@ fn big_store(
         pigs,
         ..DemoConfig::new(2026)
     };
-    let store = SqliteStore::open(path)?;
+    let store = if path.exists() {
+        SqliteStore::open(path)?
+    } else {
+        cfg.create_store(Some(path))?
+    };
     if store.len()? == 0 {
         let t = Instant::now();
         let farm = cfg.generate();

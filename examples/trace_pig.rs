@@ -26,7 +26,8 @@ use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{
-    AnimalSummary, EarTag, GtinLot, Policy, SqliteStore, Store, SubjectId, Trace, TraceError, trace,
+    AnimalSummary, EarTag, GtinLot, Policy, SqliteStore, Store, StoreError, SubjectId, Trace,
+    TraceError, trace,
 };
 use rayon::prelude::*;
 
@@ -37,6 +38,8 @@ struct Args {
     id: Option<String>,
     json: bool,
     store: PathBuf,
+    /// Build the demo when the store does not exist yet (the default store, or `--build-demo`).
+    build: bool,
     pigs: u32,
 }
 
@@ -46,13 +49,18 @@ fn args() -> Result<Args, String> {
         json: false,
         store: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("target/agritrace-demo/ledger.sqlite"),
+        build: true,
         pigs: DemoConfig::new(SEED).pigs,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--json" => a.json = true,
-            "--store" => a.store = it.next().ok_or("--store takes a path")?.into(),
+            "--store" => {
+                a.store = it.next().ok_or("--store takes a path")?.into();
+                a.build = false;
+            }
+            "--build-demo" => a.build = true,
             "--pigs" => {
                 a.pigs = it
                     .next()
@@ -70,7 +78,9 @@ fn args() -> Result<Args, String> {
 
 fn usage() -> String {
     format!(
-        "usage: trace_pig [--json] [--store PATH] [--pigs N] [ID]\n  ID: an ear tag (15 digits, or {EXAMPLE_ID}), iso11784:…, or lot:GTIN14/LOT\n  --pigs N: demo size when PATH holds no store yet (default 300 pigs, ~110,000 records;\n            10,000 pigs is ~3.7 million records)"
+        "usage: trace_pig [--json] [--store PATH] [--build-demo] [--pigs N] [ID]\n  ID: an ear tag (15 digits, or {EXAMPLE_ID}), iso11784:…, or lot:GTIN14/LOT\n  --build-demo: build the demo cooperative at PATH when no store is there (the default
+            store is built on first use without it)
+  --pigs N: demo size when PATH holds no store yet (default 300 pigs, ~110,000 records;\n            10,000 pigs is ~3.7 million records)"
     )
 }
 
@@ -99,19 +109,33 @@ fn parse_id(s: &str) -> Result<SubjectId, String> {
     })
 }
 
-fn open_or_build(path: &PathBuf, pigs: u32) -> Result<SqliteStore, Box<dyn std::error::Error>> {
-    let existed = path.exists();
+/// Opens the store at `path`; builds the demo there only when asked to (`build`) and no
+/// store exists yet, so a mistyped or emptied store is reported, never filled with demo data.
+fn open_or_build(
+    path: &PathBuf,
+    build: bool,
+    pigs: u32,
+) -> Result<SqliteStore, Box<dyn std::error::Error>> {
+    if !build || path.exists() {
+        let store = SqliteStore::open(path).map_err(|e| {
+            format!("{e}\n  (give --build-demo to build the demo cooperative there)")
+        })?;
+        if store.is_empty()? {
+            return Err(format!("the store {} holds no records", path.display()).into());
+        }
+        return Ok(store);
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let store = SqliteStore::open(path)?;
-    if !existed || store.is_empty()? {
+    let cfg = DemoConfig {
+        pigs,
+        ..DemoConfig::new(SEED)
+    };
+    let store = cfg.create_store(Some(path))?;
+    {
         let t = Instant::now();
         eprintln!("building the demo cooperative in {} …", path.display());
-        let cfg = DemoConfig {
-            pigs,
-            ..DemoConfig::new(SEED)
-        };
         let keys = cfg.keys();
         let mut n = 0;
         // Groups of pigs signed on all cores, each pig followed by its cuts and packs (a
@@ -182,19 +206,21 @@ fn print_report(t: &Trace) {
     if !t.products.is_empty() {
         println!("\nMADE FROM IT (trace forward)");
         for p in &t.products {
-            println!(
-                "  {} {}, {:.1} kg, {}",
-                p.id,
-                p.product,
-                p.grams as f64 / 1000.0,
-                p.date
-            );
-            for c in &p.children {
-                let sold = c.sale.as_ref().map_or_else(
+            if p.depth <= 1 {
+                println!(
+                    "  {} {}, {:.1} kg, {}",
+                    p.id,
+                    p.product,
+                    p.grams as f64 / 1000.0,
+                    p.date
+                );
+            } else {
+                let sold = p.sale.as_ref().map_or_else(
                     || "not sold yet".to_owned(),
                     |(d, _, price)| format!("sold {d} for ¥{price}"),
                 );
-                println!("    └ {} {}, {sold}", c.id, c.product);
+                let indent = "  ".repeat(usize::try_from(p.depth).unwrap_or(1));
+                println!("{indent}└ {} {}, {sold}", p.id, p.product);
             }
         }
     }
@@ -209,6 +235,7 @@ fn print_report(t: &Trace) {
     for (party, role, n) in &v.signers {
         println!("  {n:>5} signed by {party} ({role})");
     }
+    println!("  covers: {}", v.coverage);
 }
 
 fn print_animal(a: &AnimalSummary) {
@@ -273,12 +300,21 @@ fn print_animal(a: &AnimalSummary) {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let id = a.id.as_deref().map(parse_id).transpose()?;
-    let store = open_or_build(&a.store, a.pigs)?;
+    let store = open_or_build(&a.store, a.build, a.pigs)?;
     let id = match id {
         Some(id) => id,
         None => default_pig(&store)?,
     };
-    let trust = DemoConfig::new(SEED).trust();
+    // The trust the store holds (signed statements by its operator); a store made before
+    // trust was kept as data has none, and is read with the demo's keys.
+    let trust = match store.trust_history() {
+        Ok(h) => h.trust().clone(),
+        Err(StoreError::NoOperator) => {
+            eprintln!("note: this store keeps no trust history; using the demo's keys");
+            DemoConfig::new(SEED).trust()
+        }
+        Err(e) => return Err(e.into()),
+    };
     let t = match trace(&store, &trust, &Policy::livestock(), &id) {
         Ok(t) => t,
         Err(TraceError::NotFound(id)) => {
@@ -291,9 +327,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Err(TraceError::Verify(errors)) => {
             let mut msg = format!(
                 "VERIFICATION FAILED for {id}: {} chain(s) rejected",
-                errors.errors.len()
+                errors.len()
             );
-            for e in &errors.errors {
+            for e in &errors {
                 let _ = write!(msg, "\n  {e}");
             }
             return Err(msg.into());

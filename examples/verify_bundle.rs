@@ -25,8 +25,8 @@ use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{
-    LogPolicy, LogSigner, MerkleTree, NoteVerifier, Policy, Signer, SqliteStore, Store, SubjectId,
-    TraceBundle, Witness, sync_tree, verify_bundle,
+    LogPolicy, LogSigner, MerkleTree, NoteVerifier, Policy, Signer, Store, SubjectId, TraceBundle,
+    Witness, sync_tree, verify_bundle,
 };
 
 const ORIGIN: &str = "log.qingjian-coop.example/v1";
@@ -82,7 +82,7 @@ fn export(id: Option<SubjectId>) -> Result<(SubjectId, Vec<u8>), Box<dyn std::er
         ..DemoConfig::new(SEED)
     };
     let t = Instant::now();
-    let store = SqliteStore::open_in_memory()?;
+    let store = cfg.create_store(None)?;
     for batch in cfg.generate().records.chunks(1000) {
         store.append_batch(batch)?;
     }

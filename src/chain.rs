@@ -5,7 +5,6 @@ use crate::event::Event;
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::signing::Signer;
-use crate::store::ChainTip;
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
 
@@ -29,16 +28,36 @@ use crate::verify::VerifiedChain;
 #[derive(Clone, Debug)]
 pub struct Chain {
     subject: SubjectId,
-    tip: Option<Tip>,
+    tip: Option<ChainTip>,
 }
 
-/// The last accepted record of a chain.
+/// The last accepted record of a subject's chain: what the next record must extend. The
+/// chain builder, both verifiers and every store use this one type, and the one rule that
+/// checks a record against it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tip {
-    pub(crate) seq: u64,
-    pub(crate) id: RecordId,
-    pub(crate) time: Timestamp,
-    pub(crate) ended: bool,
+#[non_exhaustive]
+pub struct ChainTip {
+    /// Its seq.
+    pub seq: u64,
+    /// Its ID.
+    pub id: RecordId,
+    /// Its time.
+    pub time: Timestamp,
+    /// Whether it is an end-of-chain record.
+    pub ended: bool,
+}
+
+impl ChainTip {
+    /// The tip a record makes: `seq`, `id`, `time`, and whether it ends the chain.
+    #[must_use]
+    pub fn new(seq: u64, id: RecordId, time: Timestamp, ended: bool) -> Self {
+        Self {
+            seq,
+            id,
+            time,
+            ended,
+        }
+    }
 }
 
 impl Chain {
@@ -51,7 +70,7 @@ impl Chain {
     /// Continues a chain that has been verified.
     #[must_use]
     pub fn resume(chain: &VerifiedChain) -> Self {
-        let tip = chain.records().last().map(|r| Tip {
+        let tip = chain.records().last().map(|r| ChainTip {
             seq: r.body().seq(),
             id: r.id(),
             time: r.body().time(),
@@ -68,12 +87,6 @@ impl Chain {
     /// the result when the records are read back.
     #[must_use]
     pub fn continue_from(subject: SubjectId, tip: Option<ChainTip>) -> Self {
-        let tip = tip.map(|t| Tip {
-            seq: t.seq,
-            id: t.id,
-            time: t.time,
-            ended: t.ended,
-        });
         Self { subject, tip }
     }
 
@@ -120,7 +133,7 @@ impl Chain {
         let bytes = body.encode().map_err(AppendError::Invalid)?;
         let id = RecordId::of_body(&bytes);
         let signature = signer.sign_record_id(&id);
-        self.tip = Some(Tip {
+        self.tip = Some(ChainTip {
             seq,
             id,
             time,

@@ -8,6 +8,7 @@
 //! of device-days are missing.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -20,8 +21,13 @@ use crate::hash;
 use crate::id::{EarTag, GtinLot, Species, SubjectId, gtin_check_digit};
 use crate::record::{LEDGER_MAGIC, RecordId, SignedRecord};
 use crate::signing::{PublicKey, Signer};
+use crate::store::{SqliteStore, Store, StoreError};
 use crate::time::{Day, Timestamp};
-use crate::trust::{KeyGrant, Role, TrustStore};
+use crate::tlog::{CheckpointError, LogSigner};
+use crate::trust::{KeyGrant, Role, TrustChange, TrustStore};
+
+/// The demo cooperative's log origin: the name of its operator (log) key.
+pub const DEMO_ORIGIN: &str = "log.qingjian-coop.example/v1";
 
 /// GB/T 2260 code of Qingjian county, Shaanxi.
 pub const QINGJIAN: u32 = 610_830;
@@ -96,6 +102,34 @@ impl DemoConfig {
     #[must_use]
     pub fn trust(&self) -> TrustStore {
         self.keys().trust()
+    }
+
+    /// The demo's operator (log) key, the same for every seed. Its secret is public: demo
+    /// data only.
+    ///
+    /// # Errors
+    /// Never in practice ([`DEMO_ORIGIN`] is a valid key name).
+    pub fn operator(&self) -> Result<LogSigner, CheckpointError> {
+        LogSigner::new(DEMO_ORIGIN, Signer::from_seed([0xA1; 32]))
+    }
+
+    /// Pins the demo operator in a new store at `path` (in memory for `None`) and grants
+    /// every demo key, dated 2020-01-01. The store is empty of records: append
+    /// [`DemoConfig::generate`]'s records, in order.
+    ///
+    /// # Errors
+    /// The store's errors ([`StoreError::Exists`] when `path` already holds a store).
+    pub fn create_store(&self, path: Option<&Path>) -> Result<SqliteStore, StoreError> {
+        let operator = self
+            .operator()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let store = match path {
+            Some(p) => SqliteStore::create(p, operator.verifier())?,
+            None => SqliteStore::create_in_memory(operator.verifier())?,
+        };
+        let since = Timestamp::at_start_of(Day::from_days_since_epoch(18_262));
+        store.update_trust(&operator, since, TrustChange::all_of(&self.trust()))?;
+        Ok(store)
     }
 
     /// All records of pig `i` and what was made from it (cuts, then packs), in an order

@@ -105,6 +105,14 @@ pub enum TextError {
         /// Byte offset.
         position: usize,
     },
+    /// Holds an invisible formatting character (bidi control, zero-width character).
+    #[error("text field has the invisible formatting character U+{:04X} at byte {position}", u32::from(*.ch))]
+    InvisibleCharacter {
+        /// Byte offset.
+        position: usize,
+        /// The character.
+        ch: char,
+    },
 }
 
 /// Text that is not the expected number of hex digits.
@@ -209,6 +217,83 @@ pub enum TrustError {
     /// A validity window that contains no instant.
     #[error("key {0}: validity window would be empty")]
     EmptyWindow(KeyId),
+}
+
+/// A trust statement or trust history file that cannot be accepted.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TrustHistoryError {
+    /// The statement is not a well-formed signed note, or a signature on it is bad.
+    #[error("trust statement {statement}: {source}")]
+    Note {
+        /// The statement's seq (its place in the history).
+        statement: u64,
+        /// What is wrong with the note.
+        #[source]
+        source: crate::tlog::NoteError,
+    },
+    /// No signature by the pinned operator key.
+    #[error("trust statement is not signed by the operator key {operator}")]
+    NotByOperator {
+        /// The operator key's name.
+        operator: String,
+    },
+    /// A line of the statement text is malformed.
+    #[error("trust statement line {line}: {what}")]
+    Syntax {
+        /// Line number in the statement text (1-based; 0 when no line applies).
+        line: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// Not the next statement.
+    #[error("trust statement has seq {found}, expected {expected}")]
+    OutOfOrder {
+        /// The seq the history expects next.
+        expected: u64,
+        /// The seq found.
+        found: u64,
+    },
+    /// The statement does not name the last statement's hash.
+    #[error("trust statement {statement} does not name the previous statement's hash")]
+    PrevMismatch {
+        /// Its seq.
+        statement: u64,
+    },
+    /// Dated before the statement before it.
+    #[error(
+        "trust statement {statement} is dated {found}, before the previous statement's {previous}"
+    )]
+    TimeWentBackwards {
+        /// Its seq.
+        statement: u64,
+        /// The previous statement's time.
+        previous: crate::time::Timestamp,
+        /// Its time.
+        found: crate::time::Timestamp,
+    },
+    /// A change cannot be applied to the trust so far.
+    #[error("trust statement {statement} line {line}: {source}")]
+    Change {
+        /// Its seq.
+        statement: u64,
+        /// The change's line in the statement text.
+        line: usize,
+        /// Why.
+        #[source]
+        source: TrustError,
+    },
+    /// The file does not start with the trust history magic line.
+    #[error(
+        "not an agritrace trust history (expected the line agritrace-trust/v1 and a blank line)"
+    )]
+    NotAHistory,
+    /// The history is longer than [`MAX_TRUST_STATEMENTS`](crate::MAX_TRUST_STATEMENTS).
+    #[error("trust history holds more than {max} statements")]
+    TooManyStatements {
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// A record that cannot be appended to a chain.

@@ -27,7 +27,8 @@ pub const MAX_PARENTS: usize = 64;
 /// assert!(Text::new("").is_err());
 /// # Ok::<(), agritrace::TextError>(())
 /// ```
-// Invariant: 1..=MAX_TEXT_LEN bytes, no char for which `char::is_control` holds. Kept
+// Invariant: 1..=MAX_TEXT_LEN bytes, no char for which `char::is_control` or `is_invisible`
+// holds. Kept
 // inline, so decoding a record allocates nothing for it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Text(InlineStr<MAX_TEXT_LEN>);
@@ -37,7 +38,8 @@ impl Text {
     ///
     /// # Errors
     /// [`TextError`] when `s` is empty, longer than [`MAX_TEXT_LEN`] bytes, or holds a control
-    /// character.
+    /// character or an invisible formatting character (bidi overrides and isolates,
+    /// zero-width characters), which could make a printed name read as another.
     pub fn new(s: &str) -> Result<Self, TextError> {
         if s.is_empty() {
             return Err(TextError::Empty);
@@ -52,6 +54,9 @@ impl Text {
         {
             return Err(TextError::ControlCharacter { position });
         }
+        if let Some((position, ch)) = s.char_indices().find(|(_, c)| is_invisible(*c)) {
+            return Err(TextError::InvisibleCharacter { position, ch });
+        }
         Ok(Self(text))
     }
 
@@ -60,6 +65,15 @@ impl Text {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+}
+
+/// Formatting characters that change how text around them is shown without being seen
+/// themselves: bidi marks, embeddings, overrides and isolates (a party name that renders
+/// reversed), and zero-width characters (two names that look the same).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 impl TryFrom<String> for Text {

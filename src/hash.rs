@@ -6,6 +6,8 @@ use sha2::{Digest as _, Sha256};
 pub(crate) const RECORD_TAG: &[u8] = b"agritrace/v1/record\0";
 /// Domain tag of the message an Ed25519 signature covers: `SIGNATURE_TAG || record ID`.
 pub(crate) const SIGNATURE_TAG: &[u8] = b"agritrace/v1/signature\0";
+/// Domain tag of a trust statement's hash: `SHA-256(TRUST_STATEMENT_TAG || note text)`.
+pub(crate) const TRUST_STATEMENT_TAG: &[u8] = b"agritrace/v1/trust-statement\0";
 /// Domain tag of a key ID: `SHA-256(KEY_TAG || public key)`, first 16 bytes.
 pub(crate) const KEY_TAG: &[u8] = b"agritrace/v1/key\0";
 

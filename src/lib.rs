@@ -107,11 +107,11 @@ mod trace;
 mod trust;
 mod verify;
 
-pub use crate::chain::Chain;
+pub use crate::chain::{Chain, ChainTip};
 pub use crate::encoding::MAX_BODY_LEN;
 pub use crate::error::{
     AppendError, DecodeError, Error, FrameError, IdError, ParseHexError, Reason, StreamError,
-    TextError, TrustError, VerifyError, VerifyErrors,
+    TextError, TrustError, TrustHistoryError, VerifyError, VerifyErrors,
 };
 pub use crate::event::{
     DeviceKind, EndReason, Event, EventKind, InspectionKind, InspectionResult, LineageRef,
@@ -125,16 +125,18 @@ pub use crate::record::{
     write_ledger,
 };
 pub use crate::signing::{PublicKey, Signer};
-pub use crate::store::{
-    ChainTip, Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError,
-};
+pub use crate::store::{Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError};
 pub use crate::time::{Day, Timestamp};
 pub use crate::tlog::*;
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
-    TreatmentSummary, VerificationSummary, trace,
+    TraceFailure, TreatmentSummary, VerificationSummary, trace,
 };
-pub use crate::trust::{KeyGrant, Policy, Role, TrustStore};
+pub use crate::trust::{
+    KeyGrant, MAX_TRUST_CHANGES, MAX_TRUST_STATEMENTS, Policy, Role, StatementHash,
+    TRUST_HISTORY_MAGIC, TRUST_STATEMENT_HEADER, TrustChange, TrustHistory, TrustStatement,
+    TrustStore,
+};
 pub use crate::verify::{
     DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS, SignatureItem,
     VerifiedChain, VerifiedLedger, VerifiedRecord, VerifiedSet, Verifier, verify_signature,

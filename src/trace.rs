@@ -8,9 +8,10 @@ use std::time::Instant;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::error::VerifyErrors;
+use crate::error::{Reason, VerifyErrors};
 use crate::event::{Event, Sex};
 use crate::id::SubjectId;
+use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::store::{Store, StoreError};
 use crate::time::Day;
 use crate::trust::{Policy, TrustStore};
@@ -32,12 +33,67 @@ pub enum TraceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The records did not verify: the store was tampered with or holds bad records.
-    #[error("verification failed: {0}")]
-    Verify(#[from] VerifyErrors),
+    /// The records did not verify: the store was tampered with or holds bad records. Each
+    /// failure names the record as the store knows it (subject, seq, log position).
+    #[error("verification failed: {} chain(s) rejected; first: {}", .0.len(), first_failure(.0))]
+    Verify(Vec<TraceFailure>),
+    /// What the store returned disagrees with its own bookkeeping (a damaged index, or rows
+    /// removed behind its back): the history cannot be shown as verified.
+    #[error("the store is damaged around {subject}: {what}")]
+    Damaged {
+        /// The subject whose records or lineage disagree.
+        subject: SubjectId,
+        /// What disagrees.
+        what: String,
+    },
     /// The lineage around the ID is larger than [`MAX_TRACE_SUBJECTS`].
     #[error("lineage of {0} spans more than {MAX_TRACE_SUBJECTS} subjects")]
     TooLarge(SubjectId),
+}
+
+/// A record of a trace that failed verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TraceFailure {
+    /// The record's subject, when its body decoded.
+    pub subject: Option<SubjectId>,
+    /// Its seq in its chain, when its body decoded.
+    pub seq: Option<u64>,
+    /// Its log position in the store.
+    pub position: Option<u64>,
+    /// Its ID (the hash of its body bytes).
+    pub record: Option<RecordId>,
+    /// Why it was rejected.
+    pub reason: Reason,
+}
+
+impl std::fmt::Display for TraceFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.seq, &self.subject) {
+            (Some(seq), Some(s)) => write!(f, "seq {seq} of {s}")?,
+            (None, Some(s)) => write!(f, "a record of {s}")?,
+            _ => f.write_str("a record")?,
+        }
+        let mut sep = " (";
+        if let Some(p) = self.position {
+            write!(f, "{sep}log position {p}")?;
+            sep = ", ";
+        }
+        if let Some(r) = &self.record {
+            write!(f, "{sep}id {}", r.short())?;
+            sep = ", ";
+        }
+        if sep == ", " {
+            f.write_str(")")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+fn first_failure(failures: &[TraceFailure]) -> String {
+    failures
+        .first()
+        .map_or_else(String::new, ToString::to_string)
 }
 
 /// Everything a person reads about one ID, built from verified records only.
@@ -49,9 +105,12 @@ pub struct Trace {
     pub meaning: Vec<(String, String)>,
     /// The animal: the one traced, or the one a product came from.
     pub animal: Option<AnimalSummary>,
-    /// For a product or lot: what it is and where it came from, newest first.
+    /// For a product or lot: what it is and where it came from, newest first (each
+    /// subject once, following the first parent of each).
     pub product_path: Vec<ProductSummary>,
-    /// What was made from the animal (trace forward).
+    /// What was made from the animal (trace forward), in tree order with
+    /// [`ProductSummary::depth`]: every descendant once, however many paths lead to it (a
+    /// blend of several lots) and even when lineage loops back between subjects.
     pub products: Vec<ProductSummary>,
     /// The verification verdict.
     pub verification: VerificationSummary,
@@ -143,8 +202,10 @@ pub struct ProductSummary {
     pub custodians: Vec<(String, String)>,
     /// Sale: (date, buyer, price in yuan).
     pub sale: Option<(String, String, String)>,
-    /// Products made from this one.
-    pub children: Vec<ProductSummary>,
+    /// In [`Trace::products`]: 1 for a product made from the animal, 2 for one made from
+    /// such a product, and so on (the list is in tree order, each product once, under the
+    /// first of its parents). In [`Trace::product_path`]: 0.
+    pub depth: u32,
 }
 
 /// How the trace was verified.
@@ -160,6 +221,9 @@ pub struct VerificationSummary {
     pub signers: Vec<(String, String, usize)>,
     /// Time to read and verify, in milliseconds.
     pub millis: f64,
+    /// What the verdict covers: the chains shown, and that descendants are only those the
+    /// holder of the records chose to list (see the crate's security model).
+    pub coverage: String,
 }
 
 /// Traces `id` in `store`: gathers its chain, its ancestors and descendants through lineage
@@ -168,6 +232,7 @@ pub struct VerificationSummary {
 /// # Errors
 /// [`TraceError::NotFound`] when the store has no records for `id`;
 /// [`TraceError::Verify`] naming every bad record when the records do not verify;
+/// [`TraceError::Damaged`] when what the store returned disagrees with its bookkeeping;
 /// [`TraceError::Store`] or [`TraceError::TooLarge`].
 pub fn trace<S: Store>(
     store: &S,
@@ -179,14 +244,88 @@ pub fn trace<S: Store>(
     let subjects = lineage_closure(store, id)?;
     let mut records = Vec::new();
     for s in &subjects {
-        records.extend(store.chain(s)?);
+        let chain = store.chain(s)?;
+        check_against_bookkeeping(store, s, &chain)?;
+        records.extend(chain);
     }
     if !subjects.contains(id) || records.is_empty() {
         return Err(TraceError::NotFound(id.clone()));
     }
-    let set = LedgerVerifier::new(trust, policy).verify_set(&records)?;
+    let set = LedgerVerifier::new(trust, policy)
+        .verify_set(&records)
+        .map_err(|e| TraceError::Verify(name_failures(store, &records, e)))?;
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     Ok(summarise(&set, trust, id, millis))
+}
+
+/// Most failures a trace names with their log position (one store lookup each).
+const MAX_NAMED_FAILURES: usize = 100;
+
+/// The verifier's errors, with each record named by subject, seq and log position instead
+/// of its index in the trace's own list.
+fn name_failures<S: Store>(
+    store: &S,
+    records: &[SignedRecord],
+    errors: VerifyErrors,
+) -> Vec<TraceFailure> {
+    errors
+        .errors
+        .into_iter()
+        .enumerate()
+        .map(|(n, e)| {
+            let record = records.get(e.index);
+            let seq = record
+                .and_then(|r| RecordBody::decode(r.body()).ok())
+                .map(|b| b.seq());
+            let position = match (&e.record, n < MAX_NAMED_FAILURES) {
+                (Some(id), true) => store.get(id).ok().flatten().map(|(p, _)| p),
+                _ => None,
+            };
+            TraceFailure {
+                subject: e.subject,
+                seq,
+                position,
+                record: e.record,
+                reason: e.reason,
+            }
+        })
+        .collect()
+}
+
+/// A chain as read must end at the tip the store's bookkeeping holds, and the lineage index
+/// must list as many edges as the bookkeeping counted: otherwise records or edges were
+/// lost or hidden (a damaged index, rows deleted behind the store's back).
+fn check_against_bookkeeping<S: Store>(
+    store: &S,
+    subject: &SubjectId,
+    chain: &[SignedRecord],
+) -> Result<(), TraceError> {
+    let damaged = |what: String| TraceError::Damaged {
+        subject: subject.clone(),
+        what,
+    };
+    let tip = store.tip(subject)?;
+    match (tip, chain.last()) {
+        (None, None) => {}
+        (Some(t), Some(last)) if t.id == last.id() && chain.len() as u64 == t.seq + 1 => {}
+        (Some(t), _) => {
+            return Err(damaged(format!(
+                "the store's tip is seq {} ({}), but reading the chain gave {} record(s)",
+                t.seq,
+                t.id.short(),
+                chain.len()
+            )));
+        }
+        (None, Some(_)) => return Err(damaged("the chain has records but no tip".to_owned())),
+    }
+    let listed = store.children(subject)?.len() as u64;
+    let counted = store.children_count(subject)?;
+    if listed != counted {
+        return Err(damaged(format!(
+            "the lineage index lists {listed} edge(s) from it, the bookkeeping counts {counted}"
+        )));
+    }
+    Ok(())
 }
 
 /// `id`, everything it came from and everything made from it.
@@ -231,34 +370,24 @@ pub(crate) fn summarise(
     id: &SubjectId,
     millis: f64,
 ) -> Trace {
-    // Walk back from the traced ID to the animal, collecting the products on the way.
+    let graph = Lineage::of(set);
+    // Walk back from the traced ID to the animal through first parents, each subject once.
     let mut product_path = Vec::new();
     let mut at = id.clone();
-    let mut guard = 0;
+    let mut visited = BTreeSet::new();
     while let Some(chain) = set.chain(&at) {
-        if at.species().is_some() || matches!(at, SubjectId::Iso11784(_)) {
+        if is_animal(&at) || !visited.insert(at.clone()) {
             break;
         }
-        product_path.push(product(set, chain, false));
-        let parent = chain.records().iter().find_map(|r| {
-            r.body()
-                .event()
-                .lineage()
-                .first()
-                .map(|l| l.subject.clone())
-        });
-        match parent {
-            Some(p) if guard < 64 => at = p,
-            _ => break,
+        product_path.push(product(chain, 0));
+        match graph.parents.get(&at).and_then(|p| p.first()) {
+            Some(p) => at = (*p).clone(),
+            None => break,
         }
-        guard += 1;
     }
-    let animal_chain = set
-        .chain(&at)
-        .filter(|_| at.species().is_some() || matches!(at, SubjectId::Iso11784(_)));
-    let animal = animal_chain.map(animal);
+    let animal_chain = set.chain(&at).filter(|_| is_animal(&at));
     let products = animal_chain
-        .map(|c| children_of(set, c))
+        .map(|c| graph.descendants(set, c.subject()))
         .unwrap_or_default();
     let mut by_signer: BTreeMap<(String, String), usize> = BTreeMap::new();
     for c in set.chains() {
@@ -270,10 +399,15 @@ pub(crate) fn summarise(
             *by_signer.entry((party, role)).or_default() += 1;
         }
     }
+    let coverage = format!(
+        "each chain from its first record to the tip the store holds; {} product(s) made from the animal, {} on the way back to it; products are those the holder of the records lists, and a holder can withhold some",
+        products.len(),
+        product_path.len()
+    );
     Trace {
         id: id.to_string(),
         meaning: meaning(id),
-        animal,
+        animal: animal_chain.map(animal),
         product_path,
         products,
         verification: VerificationSummary {
@@ -282,7 +416,69 @@ pub(crate) fn summarise(
             chains: set.len(),
             signers: by_signer.into_iter().map(|((p, r), n)| (p, r, n)).collect(),
             millis,
+            coverage,
         },
+    }
+}
+
+fn is_animal(s: &SubjectId) -> bool {
+    s.species().is_some() || matches!(s, SubjectId::Iso11784(_))
+}
+
+/// The lineage graph between the subjects of a verified set, built once in
+/// O(records + references): each subject's parent and child subjects, in record order,
+/// each once.
+struct Lineage<'s> {
+    parents: BTreeMap<&'s SubjectId, Vec<&'s SubjectId>>,
+    children: BTreeMap<&'s SubjectId, Vec<&'s SubjectId>>,
+}
+
+impl<'s> Lineage<'s> {
+    fn of(set: &'s VerifiedSet) -> Self {
+        let mut parents: BTreeMap<&SubjectId, Vec<&SubjectId>> = BTreeMap::new();
+        let mut children: BTreeMap<&SubjectId, Vec<&SubjectId>> = BTreeMap::new();
+        let mut edges: BTreeSet<(&SubjectId, &SubjectId)> = BTreeSet::new();
+        for c in set.chains() {
+            for r in c.records() {
+                for l in r.body().event().lineage() {
+                    if edges.insert((&l.subject, c.subject())) {
+                        parents.entry(c.subject()).or_default().push(&l.subject);
+                        children.entry(&l.subject).or_default().push(c.subject());
+                    }
+                }
+            }
+        }
+        Self { parents, children }
+    }
+
+    /// Everything made from `root`, depth first in record order, each subject once (so a
+    /// cycle between subjects or a diamond of blends costs one visit per subject and edge).
+    fn descendants(&self, set: &VerifiedSet, root: &SubjectId) -> Vec<ProductSummary> {
+        let mut out = Vec::new();
+        let mut visited: BTreeSet<&SubjectId> = BTreeSet::new();
+        visited.insert(root);
+        let mut stack: Vec<(&SubjectId, u32)> = self.children_of(root).map(|c| (c, 1)).collect();
+        stack.reverse();
+        while let Some((s, depth)) = stack.pop() {
+            if !visited.insert(s) {
+                continue;
+            }
+            if let Some(chain) = set.chain(s) {
+                out.push(product(chain, depth));
+            }
+            let before = stack.len();
+            stack.extend(
+                self.children_of(s)
+                    .filter(|c| !visited.contains(c))
+                    .map(|c| (c, depth.saturating_add(1))),
+            );
+            stack[before..].reverse();
+        }
+        out
+    }
+
+    fn children_of(&self, s: &SubjectId) -> impl Iterator<Item = &'s SubjectId> + '_ {
+        self.children.get(s).into_iter().flatten().copied()
     }
 }
 
@@ -473,7 +669,7 @@ fn step_summary(steps: &[(Day, u32)]) -> StepSummary {
 }
 
 /// A product chain's summary; with `deep`, the products made from it too.
-fn product(set: &VerifiedSet, chain: &VerifiedChain, deep: bool) -> ProductSummary {
+fn product(chain: &VerifiedChain, depth: u32) -> ProductSummary {
     let mut p = ProductSummary {
         id: chain.subject().to_string(),
         product: String::new(),
@@ -482,7 +678,7 @@ fn product(set: &VerifiedSet, chain: &VerifiedChain, deep: bool) -> ProductSumma
         made_from: Vec::new(),
         custodians: Vec::new(),
         sale: None,
-        children: Vec::new(),
+        depth,
     };
     for r in chain.records() {
         let d = day(r.body().time().day());
@@ -513,31 +709,7 @@ fn product(set: &VerifiedSet, chain: &VerifiedChain, deep: bool) -> ProductSumma
             _ => {}
         }
     }
-    if deep {
-        p.children = children_of(set, chain);
-    }
     p
-}
-
-/// Products whose transformation names a record of `chain`.
-fn children_of(set: &VerifiedSet, chain: &VerifiedChain) -> Vec<ProductSummary> {
-    let ids: BTreeSet<_> = chain
-        .records()
-        .iter()
-        .map(crate::verify::VerifiedRecord::id)
-        .collect();
-    set.chains()
-        .filter(|c| {
-            c.records().iter().any(|r| {
-                r.body()
-                    .event()
-                    .lineage()
-                    .iter()
-                    .any(|l| ids.contains(&l.record))
-            })
-        })
-        .map(|c| product(set, c, true))
-        .collect()
 }
 
 impl Trace {

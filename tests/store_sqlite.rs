@@ -28,8 +28,15 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A new store file pinning the test operator and trusting every test key.
 fn fresh(name: &str) -> SqliteStore {
-    SqliteStore::open(scratch(name).join("ledger.sqlite")).unwrap()
+    create(&scratch(name).join("ledger.sqlite"))
+}
+
+fn create(path: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::create(path, operator().verifier()).unwrap();
+    grant_all(&store, &keys());
+    store
 }
 
 #[test]
@@ -58,9 +65,15 @@ fn conformance_concurrent_threads() {
 }
 
 #[test]
+fn conformance_every_reason_refused() {
+    suite::every_reason_refused(&fresh("every_reason"), &operator());
+}
+
+#[test]
 fn in_memory_store_conforms_too() {
-    suite::append_and_read(&SqliteStore::open_in_memory().unwrap());
-    suite::refused_appends(&SqliteStore::open_in_memory().unwrap());
+    suite::append_and_read(&memory_store(&keys()));
+    suite::refused_appends(&memory_store(&keys()));
+    suite::every_reason_refused(&memory_store(&keys()), &operator());
 }
 
 fn shared_subjects() -> Vec<SubjectId> {
@@ -163,7 +176,7 @@ fn child_entry() {
 #[test]
 fn concurrent_processes_lose_nothing_and_never_fork() {
     let path = scratch("processes").join("ledger.sqlite");
-    drop(SqliteStore::open(&path).unwrap());
+    drop(create(&path));
     let children: Vec<_> = (0..3).map(|w| child("race", &path, w)).collect();
     let mut acked = Vec::new();
     for mut c in children {
@@ -190,7 +203,7 @@ impl XorShift {
 #[test]
 fn sigkill_never_loses_an_acknowledged_append() {
     let path = scratch("crash").join("ledger.sqlite");
-    drop(SqliteStore::open(&path).unwrap());
+    drop(create(&path));
     let k = keys();
     let trust = trust(&k);
     let policy = Policy::livestock();

@@ -35,7 +35,7 @@ fn demo() -> &'static Demo {
             ..DemoConfig::new(2026)
         };
         let records = cfg.generate().records;
-        let store = SqliteStore::open_in_memory().unwrap();
+        let store = cfg.create_store(None).unwrap();
         for b in records.chunks(1000) {
             store.append_batch(b).unwrap();
         }
@@ -112,7 +112,7 @@ fn a_300_record_pig_bundle_is_at_most_128_kib() {
     // A pig with exactly ~300 records (bench demo), in a log of its own.
     let cfg = DemoConfig::bench(7, 1, 300);
     let farm = cfg.generate();
-    let store = SqliteStore::open_in_memory().unwrap();
+    let store = cfg.create_store(None).unwrap();
     store.append_batch(&farm.records).unwrap();
     let mut tree = MerkleTree::new();
     let size = sync_tree(&mut tree, &store).unwrap();

@@ -86,13 +86,10 @@ fn record_fork_evidence_round_trips_and_checks() {
 fn the_store_refuses_a_forking_append_and_the_refusal_gives_evidence() {
     let k = keys();
     let (records, other) = forked(&k);
-    let store = SqliteStore::open_in_memory().unwrap();
+    let store = memory_store(&k);
     store.append_batch(&records).unwrap();
     let err = store.append(&other).unwrap_err();
-    let StoreError::Conflict(Conflict::Stale {
-        existing, seq: 5, ..
-    }) = err
-    else {
+    let Some(Conflict::Refused(Reason::Fork { existing, seq: 5 })) = err.conflict().cloned() else {
         panic!("{err}")
     };
     let (_, stored) = store.get(&existing).unwrap().unwrap();
@@ -107,11 +104,11 @@ fn the_store_refuses_a_forking_append_and_the_refusal_gives_evidence() {
         .unwrap();
     let mut tail = records.clone();
     tail.truncate(6);
-    let branch_store = SqliteStore::open_in_memory().unwrap();
+    let branch_store = memory_store(&k);
     branch_store.append_batch(&tail).unwrap();
     assert!(matches!(
-        branch_store.append(&next),
-        Err(StoreError::Conflict(Conflict::Fork { seq: 6, .. }))
+        branch_store.append(&next).unwrap_err().conflict(),
+        Some(Conflict::Refused(Reason::PrevMismatch { .. }))
     ));
     assert_eq!(store.len().unwrap(), records.len() as u64);
 }

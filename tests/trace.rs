@@ -19,11 +19,11 @@ fn demo_store(name: &str) -> (PathBuf, SqliteStore, DemoConfig) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ledger.sqlite");
-    let store = SqliteStore::open(&path).unwrap();
     let cfg = DemoConfig {
         pigs: 8,
         ..DemoConfig::new(2026)
     };
+    let store = cfg.create_store(Some(&path)).unwrap();
     for batch in cfg.generate().records.chunks(500) {
         store.append_batch(batch).unwrap();
     }
@@ -56,10 +56,11 @@ fn a_pig_trace_reads_like_its_life() {
     assert!(a.treatments.iter().all(|tr| tr.respected == Some(true)));
     assert_eq!(a.moves.len(), 1);
     assert!(a.slaughter.is_some());
-    assert_eq!(t.products.len(), 4, "four cuts");
-    assert!(
-        t.products.iter().all(|c| c.children.len() == 2),
-        "two packs per cut"
+    let depths: Vec<u32> = t.products.iter().map(|p| p.depth).collect();
+    assert_eq!(
+        depths,
+        [1, 2, 2].repeat(4),
+        "four cuts, each followed by its two packs"
     );
     assert_eq!(t.verification.verdict, "verified");
     assert_eq!(t.verification.chains, 13);
@@ -118,7 +119,7 @@ fn a_byte_edited_behind_the_stores_back_is_a_verification_failure() {
     let store = SqliteStore::open(&path).unwrap();
     match trace(&store, &cfg.trust(), &Policy::livestock(), &pig) {
         Err(TraceError::Verify(errs)) => {
-            let e = &errs.errors[0];
+            let e = &errs[0];
             assert_eq!(e.subject.as_ref(), Some(&pig));
             assert_eq!(e.record, Some(RecordId::of_body(&body)));
             assert!(

@@ -1,34 +1,28 @@
 //! Storage: the [`Store`] trait and its backends (SQLite embedded by default).
 //!
-//! A store keeps signed records in a gap-free log and refuses, atomically, any record that
-//! does not extend its subject's tip. It checks links (subject, seq, prev, end of chain,
-//! lineage parents present) but not signatures or trust: that is the verifier's job, done
-//! when records are read back.
+//! A store keeps signed records in a gap-free log and admits, atomically, only records the
+//! verifier would accept there and then (`admit`): canonical, extending their subject's
+//! tip, signed by a key its trust holds in a role the policy allows, with every lineage
+//! parent stored. Its trust is data: statements signed by the operator key pinned when the
+//! store was created ([`TrustHistory`]).
 
+mod admit;
 mod sqlite;
+
+use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::error::DecodeError;
-use crate::event::Event;
+use crate::error::{Reason, TrustHistoryError};
 use crate::id::SubjectId;
-use crate::record::{RecordBody, RecordId, SignedRecord};
+use crate::record::{RecordId, SignedRecord};
 use crate::time::Timestamp;
+use crate::tlog::LogSigner;
+use crate::trust::{TrustChange, TrustHistory, TrustStatement};
 
 pub use sqlite::SqliteStore;
 
-/// The last record of a subject's chain, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChainTip {
-    /// Its seq.
-    pub seq: u64,
-    /// Its ID.
-    pub id: RecordId,
-    /// Its time.
-    pub time: Timestamp,
-    /// Whether it is an end-of-chain record.
-    pub ended: bool,
-}
+pub use crate::chain::ChainTip;
 
 /// A lineage edge: `child_record` (of `child`) derives from `parent_record` (of `parent`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -47,80 +41,62 @@ pub struct LineageEdge {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Conflict {
-    /// This exact record is already stored.
+    /// This exact record is already stored: appending is idempotent, and this says where.
     #[error("record is already stored at log position {position}")]
     AlreadyStored {
         /// Where it is.
         position: u64,
     },
-    /// Stale: another record already holds this seq (the writer's view of the tip was old).
-    /// If both are validly signed, the two are fork evidence.
-    #[error("stale: {subject} already has seq {seq} (record {existing}); its tip is seq {tip_seq}")]
-    Stale {
-        /// The subject.
-        subject: SubjectId,
-        /// The contested seq.
-        seq: u64,
-        /// The record stored at that seq.
-        existing: RecordId,
-        /// The subject's tip seq.
-        tip_seq: u64,
-    },
-    /// Fork: the record is next in seq but names another previous record than the tip.
-    #[error("fork: {subject} seq {seq} names prev {found}, but the tip is {tip}")]
-    Fork {
-        /// The subject.
-        subject: SubjectId,
-        /// The record's seq.
-        seq: u64,
-        /// The stored tip's ID.
-        tip: RecordId,
-        /// The prev the record names.
-        found: RecordId,
-    },
-    /// The record skips ahead: its predecessors are not stored.
-    #[error("gap: {subject} expects seq {expected} next, record has seq {found}")]
-    Gap {
-        /// The subject.
-        subject: SubjectId,
-        /// The next seq.
-        expected: u64,
-        /// The record's seq.
-        found: u64,
-    },
-    /// The chain has ended.
-    #[error("{subject}'s chain has ended")]
-    Ended {
-        /// The subject.
-        subject: SubjectId,
-    },
-    /// A lineage parent is not in the store (parents are stored before children).
-    #[error("lineage parent {parent} is not in the store")]
-    MissingParent {
-        /// The missing parent record.
-        parent: RecordId,
-    },
+    /// The verifier would reject the record here and now, for this reason (the same
+    /// [`Reason`] the verifier gives). A [`Reason::Fork`] names the record already stored
+    /// at the seq: if both are validly signed (and the store admits only such records),
+    /// the two are fork evidence.
+    #[error("{0}")]
+    Refused(Reason),
+}
+
+impl Conflict {
+    /// The verifier's reason, when the record was refused rather than already stored.
+    #[must_use]
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Self::Refused(r) => Some(r),
+            Self::AlreadyStored { .. } => None,
+        }
+    }
 }
 
 /// A store operation that failed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The append was refused; nothing was written.
-    #[error("append refused: {0}")]
-    Conflict(#[from] Conflict),
-    /// A record in a batch was refused; nothing of the batch was written.
-    #[error("batch record {index} refused: {conflict}")]
-    Batch {
-        /// Position in the batch.
+    /// A record was refused; nothing of its append or batch was written.
+    #[error("record {index} of the append{} (id {}) refused: {conflict}", subject_text(.subject.as_ref()), .record.short())]
+    Refused {
+        /// Position of the record in the batch (0 for a single append).
         index: usize,
+        /// Its subject, when its body decoded.
+        subject: Option<SubjectId>,
+        /// Its ID.
+        record: RecordId,
         /// Why.
         conflict: Conflict,
     },
-    /// The record's body does not decode.
-    #[error("record does not decode: {0}")]
-    Decode(#[from] DecodeError),
-    /// Stored bytes are not what this crate wrote (edited behind its back).
+    /// A trust statement was refused; nothing was written.
+    #[error("trust statement refused: {0}")]
+    Trust(#[from] TrustHistoryError),
+    /// The store has no operator key, so it can take no trust statement (a store made by
+    /// an earlier version; create a new one and import the ledger).
+    #[error("the store has no operator key pinned; create a store with one and import the ledger")]
+    NoOperator,
+    /// No store at the path (opening never creates one: see `create`).
+    #[error("no store at {0}")]
+    NotFound(PathBuf),
+    /// A store already exists at the path.
+    #[error("a store already exists at {0}")]
+    Exists(PathBuf),
+    /// Stored bytes or bookkeeping are not what this crate wrote (edited behind its back, or
+    /// damaged); the text names the row or subject.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The backend failed (I/O, locking, SQL).
@@ -128,21 +104,37 @@ pub enum StoreError {
     Backend(String),
 }
 
+fn subject_text(s: Option<&SubjectId>) -> String {
+    s.map_or_else(String::new, |s| format!(" ({s})"))
+}
+
+impl StoreError {
+    /// The conflict, when a record was refused.
+    #[must_use]
+    pub fn conflict(&self) -> Option<&Conflict> {
+        match self {
+            Self::Refused { conflict, .. } => Some(conflict),
+            _ => None,
+        }
+    }
+}
+
 /// A record store: compare-and-append, batches, reads by subject, ID and log order, and
 /// lineage edges both ways. Every backend passes the same conformance suite.
 pub trait Store {
-    /// Appends `record` if it extends its subject's tip; returns its log position.
+    /// Appends `record` if the verifier would accept it here and now; returns its log
+    /// position. Nothing is acknowledged before it is durable.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] (nothing written), [`StoreError::Decode`], or a backend error.
+    /// [`StoreError::Refused`] (nothing written), or a backend error.
     fn append(&self, record: &SignedRecord) -> Result<u64, StoreError>;
 
     /// Appends all `records` in one transaction, in order, or none of them; returns the log
     /// position of the first (the rest follow without gaps).
     ///
     /// # Errors
-    /// [`StoreError::Batch`] naming the first refused record (nothing written), or a
-    /// decode or backend error.
+    /// [`StoreError::Refused`] naming the first refused record (nothing written), or a
+    /// backend error.
     fn append_batch(&self, records: &[SignedRecord]) -> Result<u64, StoreError>;
 
     /// The records of `subject`'s chain, seq 0 first (empty if unknown).
@@ -188,6 +180,50 @@ pub trait Store {
     /// # Errors
     /// A backend error.
     fn subjects(&self) -> Result<Vec<SubjectId>, StoreError>;
+
+    /// How many lineage edges name `subject` as parent, from the store's own bookkeeping,
+    /// kept apart from the index [`Store::children`] reads: a trace compares the two.
+    ///
+    /// # Errors
+    /// A backend error.
+    fn children_count(&self, subject: &SubjectId) -> Result<u64, StoreError>;
+
+    /// Checks the store's own structures (for SQLite, `PRAGMA quick_check`) and that its
+    /// bookkeeping (tips, lineage counts) agrees with the records; reads everything.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the first damage found, or a backend error.
+    fn check_integrity(&self) -> Result<(), StoreError>;
+
+    /// The store's trust history: its operator key and every statement, as stored now.
+    ///
+    /// # Errors
+    /// [`StoreError::NoOperator`] for a store without an operator key, or a backend error.
+    fn trust_history(&self) -> Result<TrustHistory, StoreError>;
+
+    /// Appends a trust statement signed by the operator key (checked as
+    /// [`TrustHistory::apply`] does); returns it. Records are admitted under the new trust
+    /// from then on.
+    ///
+    /// # Errors
+    /// [`StoreError::Trust`] (nothing written), [`StoreError::NoOperator`], or a backend
+    /// error.
+    fn apply_trust(&self, note: &str) -> Result<TrustStatement, StoreError>;
+
+    /// Signs `changes` with `operator` as the next trust statement, made at `time`, and
+    /// applies it.
+    ///
+    /// # Errors
+    /// As [`Store::apply_trust`].
+    fn update_trust(
+        &self,
+        operator: &LogSigner,
+        time: Timestamp,
+        changes: Vec<TrustChange>,
+    ) -> Result<TrustStatement, StoreError> {
+        let statement = self.trust_history()?.sign_next(operator, time, changes)?;
+        self.apply_trust(statement.note())
+    }
 
     /// Lineage edges whose parent is `subject` (what was made from it).
     ///
@@ -246,71 +282,6 @@ impl<S: Store> Iterator for LogStream<'_, S> {
                 self.done = true;
                 Some(Err(e))
             }
-        }
-    }
-}
-
-/// What a store needs from a record to place it: decoded once, before any write.
-pub(crate) struct Placed {
-    pub(crate) id: RecordId,
-    pub(crate) subject: String,
-    pub(crate) seq: u64,
-    pub(crate) prev: Option<RecordId>,
-    pub(crate) time: Timestamp,
-    pub(crate) ends: bool,
-    pub(crate) subject_id: SubjectId,
-    pub(crate) parents: Vec<(SubjectId, RecordId)>,
-}
-
-impl Placed {
-    pub(crate) fn of(record: &SignedRecord) -> Result<Self, DecodeError> {
-        let body = RecordBody::decode(record.body())?;
-        Ok(Self {
-            id: record.id(),
-            subject: body.subject().to_string(),
-            seq: body.seq(),
-            prev: body.prev().copied(),
-            time: body.time(),
-            ends: matches!(body.event(), Event::EndOfChain { .. }),
-            parents: body
-                .event()
-                .lineage()
-                .iter()
-                .map(|l| (l.subject.clone(), l.record))
-                .collect(),
-            subject_id: body.subject().clone(),
-        })
-    }
-
-    /// Checks that this record extends `tip`.
-    pub(crate) fn extends(&self, tip: Option<&ChainTip>) -> Result<(), Conflict> {
-        let subject = || self.subject_id.clone();
-        match tip {
-            None if self.seq == 0 => Ok(()),
-            None => Err(Conflict::Gap {
-                subject: subject(),
-                expected: 0,
-                found: self.seq,
-            }),
-            Some(t) if self.seq <= t.seq => Err(Conflict::Stale {
-                subject: subject(),
-                seq: self.seq,
-                existing: t.id, // replaced by the caller with the record at `seq` when older
-                tip_seq: t.seq,
-            }),
-            Some(t) if t.ended => Err(Conflict::Ended { subject: subject() }),
-            Some(t) if self.seq > t.seq + 1 => Err(Conflict::Gap {
-                subject: subject(),
-                expected: t.seq + 1,
-                found: self.seq,
-            }),
-            Some(t) if self.prev != Some(t.id) => Err(Conflict::Fork {
-                subject: subject(),
-                seq: self.seq,
-                tip: t.id,
-                found: self.prev.unwrap_or(RecordId::from_bytes([0; 32])),
-            }),
-            Some(_) => Ok(()),
         }
     }
 }

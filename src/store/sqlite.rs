@@ -5,17 +5,26 @@
 //! returned is on disk (WAL with `synchronous=FULL` syncs the log at every commit) and
 //! survives `kill -9` or power loss.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
-use super::{ChainTip, Conflict, LineageEdge, Placed, Store, StoreError};
+use super::admit::{self, Lookup};
+use super::{ChainTip, LineageEdge, Store, StoreError};
 use crate::id::SubjectId;
-use crate::record::{RecordId, SIGNATURE_LEN, SignedRecord};
+use crate::record::{RecordBody, RecordId, SIGNATURE_LEN, SignedRecord};
 use crate::time::Timestamp;
+use crate::tlog::NoteVerifier;
+use crate::trust::{Policy, TrustHistory, TrustStatement};
+use crate::verify::check::Linked as _;
+
+/// Schema version 2: tips and trust history. Version 1 (no `user_version`) had records and
+/// lineage only; opening it adds the tips from the records.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -38,25 +47,64 @@ CREATE TABLE IF NOT EXISTS lineage (
 );
 CREATE INDEX IF NOT EXISTS lineage_by_parent ON lineage (parent_subject);
 CREATE INDEX IF NOT EXISTS lineage_by_child ON lineage (child_subject);
+-- Bookkeeping kept apart from the records' indexes: each subject's tip and how many
+-- lineage edges name it as parent. A trace compares what it read with these.
+CREATE TABLE IF NOT EXISTS tips (
+    subject  TEXT    PRIMARY KEY,
+    seq      INTEGER NOT NULL,
+    id       BLOB    NOT NULL,
+    time     INTEGER NOT NULL,
+    ends     INTEGER NOT NULL,
+    children INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trust (
+    seq  INTEGER PRIMARY KEY,       -- 0, 1, 2, ...: the statement's seq
+    note TEXT    NOT NULL           -- the signed statement (docs/FORMAT.md section 10)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// Rebuilds the tips of a version 1 store from its records and lineage.
+const MIGRATE_1_TO_2: &str = "
+INSERT OR REPLACE INTO tips (subject, seq, id, time, ends, children)
+    SELECT r.subject, r.seq, r.id, r.time, r.ends,
+           (SELECT COUNT(*) FROM lineage l WHERE l.parent_subject = r.subject)
+    FROM records r
+    WHERE r.seq = (SELECT MAX(seq) FROM records m WHERE m.subject = r.subject);
 ";
 
 /// A [`Store`] in one SQLite database file.
 ///
 /// # Example
 /// ```
-/// use agritrace::{Chain, Event, Signer, SqliteStore, Store, SubjectId, Timestamp};
-/// let store = SqliteStore::open_in_memory()?;
+/// use agritrace::{Chain, Event, KeyGrant, LogSigner, Role, Signer, SqliteStore, Store, SubjectId, Text, Timestamp, TrustChange};
+/// let operator = LogSigner::new("coop.example/log", Signer::from_seed([7; 32]))?;
+/// let store = SqliteStore::create_in_memory(operator.verifier())?;
 /// let scale = Signer::from_seed([9; 32]);
+/// let grant = KeyGrant::new(Text::new("barn 2 scale")?, Role::Device, Timestamp::from_millis(0));
+/// store.update_trust(&operator, Timestamp::from_millis(0), vec![TrustChange::Grant { key: scale.public_key(), grant }])?;
+///
 /// let pig: SubjectId = "eartag:161083000000042".parse()?;
 /// let mut chain = Chain::new(pig.clone());
 /// let r0 = chain.append(&scale, Timestamp::from_millis(1), Event::Weighing { grams: 1_250 })?;
 /// assert_eq!(store.append(&r0)?, 0);
 /// assert!(store.append(&r0).is_err()); // already stored
 /// assert_eq!(store.chain(&pig)?, vec![r0]);
+///
+/// // A record by a key the store does not trust is refused, naming the reason.
+/// let stranger = Signer::from_seed([1; 32]);
+/// let r1 = chain.append(&stranger, Timestamp::from_millis(2), Event::Weighing { grams: 1_300 })?;
+/// assert!(store.append(&r1).unwrap_err().to_string().contains("is not trusted"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The trust as last read from the `trust` table (`None`: no operator key).
+    history: RwLock<Option<TrustHistory>>,
+    policy: Policy,
 }
 
 #[allow(clippy::needless_pass_by_value, reason = "used as `map_err(backend)`")]
@@ -65,20 +113,58 @@ fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, in WAL mode with full sync.
+    /// Creates a store at `path` (a new file, or an empty one) and pins `operator`, the key
+    /// whose statements alone change its trust. Records are admitted under
+    /// [`Policy::livestock`] unless [`SqliteStore::with_policy`] says otherwise.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when the file cannot be opened or set up.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::setup(Connection::open(path).map_err(backend)?)
+    /// [`StoreError::Exists`] when the file already holds a store; a backend error (naming
+    /// the path) when it cannot be created.
+    pub fn create(path: impl AsRef<Path>, operator: &NoteVerifier) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).map_err(|e| at_path(path, &e))?;
+        let store = Self::setup(conn).map_err(|e| in_file(path, e))?;
+        if store.has_data()? {
+            return Err(StoreError::Exists(path.to_owned()));
+        }
+        store.pin(operator)?;
+        Ok(store)
     }
 
-    /// A private, in-memory store (for tests and examples).
+    /// Opens the existing store at `path`; never creates one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no file (or no store in it); a backend error
+    /// naming the path when it cannot be opened (a directory, no permission, not SQLite).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| at_path(path, &e))?;
+        let store = Self::setup(conn).map_err(|e| in_file(path, e))?;
+        if !store.has_data()? {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        Ok(store)
+    }
+
+    /// A private, in-memory store (for tests and examples) pinning `operator`.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when SQLite cannot start.
-    pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::setup(Connection::open_in_memory().map_err(backend)?)
+    pub fn create_in_memory(operator: &NoteVerifier) -> Result<Self, StoreError> {
+        let store = Self::setup(Connection::open_in_memory().map_err(backend)?)?;
+        store.pin(operator)?;
+        Ok(store)
+    }
+
+    /// This store, admitting records under `policy` instead of [`Policy::livestock`].
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     fn setup(conn: Connection) -> Result<Self, StoreError> {
@@ -94,19 +180,57 @@ impl SqliteStore {
             "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;",
         )
         .map_err(backend)?;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(backend)?;
-        Ok(Self {
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "schema version {version} is newer than this crate's ({SCHEMA_VERSION})"
+            )));
+        }
+        if version < SCHEMA_VERSION {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} {MIGRATE_1_TO_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(backend)?;
+        }
+        let store = Self {
             conn: Mutex::new(conn),
-        })
+            history: RwLock::new(None),
+            policy: Policy::livestock(),
+        };
+        store.reload_trust()?;
+        Ok(store)
+    }
+
+    fn has_data(&self) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM meta) + (SELECT COUNT(*) FROM records)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn pin(&self, operator: &NoteVerifier) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('operator', ?1)",
+                [operator.vkey()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })?;
+        self.reload_trust()
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction open (it rolls back on
         // drop), so a poisoned lock is still safe to use.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` in an `IMMEDIATE` transaction and commits it.
@@ -122,6 +246,106 @@ impl SqliteStore {
         tx.commit().map_err(backend)?;
         Ok(out)
     }
+
+    /// Reads the operator key and every trust statement, checking each again.
+    fn read_history(conn: &Connection) -> Result<Option<TrustHistory>, StoreError> {
+        let vkey: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'operator'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(backend)?;
+        let Some(vkey) = vkey else {
+            return Ok(None);
+        };
+        let operator = NoteVerifier::parse(&vkey)
+            .map_err(|e| StoreError::Corrupt(format!("meta row operator: {e}")))?;
+        let mut history = TrustHistory::new(operator);
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, note FROM trust ORDER BY seq")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(backend)?;
+        for row in rows {
+            let (seq, note) = row.map_err(backend)?;
+            history
+                .apply(&note)
+                .map_err(|e| StoreError::Corrupt(format!("trust row seq {seq}: {e}")))?;
+        }
+        Ok(Some(history))
+    }
+
+    fn reload_trust(&self) -> Result<(), StoreError> {
+        let history = Self::read_history(&self.lock())?;
+        *self.history.write().unwrap_or_else(PoisonError::into_inner) = history;
+        Ok(())
+    }
+
+    /// Statements known in memory.
+    fn known_statements(&self) -> usize {
+        self.history
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |h| h.statements().len())
+    }
+
+    /// Admits `records` in one transaction: judged outside the lock under the trust as
+    /// known, then placed under the lock; if another writer changed the trust meanwhile,
+    /// judged again under the new trust.
+    fn admit_all(&self, records: &[SignedRecord]) -> Result<u64, StoreError> {
+        loop {
+            let known = self.known_statements();
+            let candidates = {
+                let guard = self.history.read().unwrap_or_else(PoisonError::into_inner);
+                let empty = crate::trust::TrustStore::new();
+                let trust = guard.as_ref().map_or(&empty, |h| h.trust());
+                admit::prepare(records, trust, &self.policy)
+            };
+            let placed = self.write(|tx| {
+                let stored: i64 = tx
+                    .prepare_cached("SELECT COUNT(*) FROM trust")
+                    .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                    .map_err(backend)?;
+                if usize::try_from(stored).ok() != Some(known) {
+                    return Ok(None);
+                }
+                let first = next_pos(tx)?;
+                let mut look = TxLookup(tx);
+                for (index, c) in candidates.iter().enumerate() {
+                    if let Err(conflict) = admit::admit(c, &mut look)? {
+                        return Err(StoreError::Refused {
+                            index,
+                            subject: c.subject().cloned(),
+                            record: c.id,
+                            conflict,
+                        });
+                    }
+                    if let Ok(body) = &c.body {
+                        insert(tx, c.record, c.id, body, first + index as u64)?;
+                    }
+                }
+                Ok(Some(first))
+            })?;
+            match placed {
+                Some(first) => return Ok(first),
+                None => self.reload_trust()?,
+            }
+        }
+    }
+}
+
+/// A path-naming backend error.
+fn at_path(path: &Path, e: &rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("{}: {e}", path.display()))
+}
+
+fn in_file(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Backend(m) => StoreError::Backend(format!("{}: {m}", path.display())),
+        other => other,
+    }
 }
 
 fn next_pos(tx: &Transaction<'_>) -> Result<u64, StoreError> {
@@ -134,9 +358,7 @@ fn next_pos(tx: &Transaction<'_>) -> Result<u64, StoreError> {
 
 fn tip_of(conn: &Connection, subject: &str) -> Result<Option<ChainTip>, StoreError> {
     let row: Option<(i64, Vec<u8>, i64, bool)> = conn
-        .prepare_cached(
-            "SELECT seq, id, time, ends FROM records WHERE subject = ?1 ORDER BY seq DESC LIMIT 1",
-        )
+        .prepare_cached("SELECT seq, id, time, ends FROM tips WHERE subject = ?1")
         .and_then(|mut s| {
             s.query_row([subject], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -145,12 +367,13 @@ fn tip_of(conn: &Connection, subject: &str) -> Result<Option<ChainTip>, StoreErr
         })
         .map_err(backend)?;
     row.map(|(seq, id, time, ended)| {
-        Ok(ChainTip {
-            seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
-            id: record_id(&id)?,
-            time: Timestamp::from_millis(time),
+        Ok(ChainTip::new(
+            u64::try_from(seq)
+                .map_err(|_| StoreError::Corrupt(format!("tips row {subject}: seq {seq}")))?,
+            record_id(&id).map_err(|e| StoreError::Corrupt(format!("tips row {subject}: {e}")))?,
+            Timestamp::from_millis(time),
             ended,
-        })
+        ))
     })
     .transpose()
 }
@@ -161,9 +384,13 @@ fn record_id(bytes: &[u8]) -> Result<RecordId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("record ID of {} bytes", bytes.len())))
 }
 
-fn signed(body: Vec<u8>, sig: &[u8]) -> Result<SignedRecord, StoreError> {
-    let sig = <[u8; SIGNATURE_LEN]>::try_from(sig)
-        .map_err(|_| StoreError::Corrupt(format!("signature of {} bytes", sig.len())))?;
+fn signed(pos: i64, body: Vec<u8>, sig: &[u8]) -> Result<SignedRecord, StoreError> {
+    let sig = <[u8; SIGNATURE_LEN]>::try_from(sig).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "record at log position {pos}: signature of {} bytes",
+            sig.len()
+        ))
+    })?;
     Ok(SignedRecord::from_parts(body, sig))
 }
 
@@ -171,173 +398,145 @@ fn as_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{n} is out of SQLite's range")))
 }
 
-/// Places one record inside a write transaction: checks it against the subject's tip
-/// (`tips` caches tips already seen in this transaction) and inserts it at `pos`.
-fn insert(
-    tx: &Transaction<'_>,
-    tips: &mut HashMap<String, Option<ChainTip>>,
-    record: &SignedRecord,
-    p: Placed,
-    pos: u64,
-) -> Result<(), StoreError> {
-    let tip = match tips.get(&p.subject) {
-        Some(t) => *t,
-        None => tip_of(tx, &p.subject)?,
-    };
-    if let Err(c) = p.extends(tip.as_ref()) {
-        return Err(match c {
-            Conflict::Stale {
-                subject,
-                seq,
-                tip_seq,
-                ..
-            } => at_seq(tx, &p, subject, seq, tip_seq)?,
-            other => other,
-        }
-        .into());
+/// Admission's view of the write transaction.
+struct TxLookup<'t, 'c>(&'t Transaction<'c>);
+
+impl Lookup for TxLookup<'_, '_> {
+    fn tip(&mut self, subject: &SubjectId) -> Result<Option<ChainTip>, StoreError> {
+        tip_of(self.0, &subject.to_string())
     }
-    for (_, parent) in &p.parents {
-        let found: Option<i64> = tx
-            .prepare_cached("SELECT pos FROM records WHERE id = ?1")
+
+    fn at_seq(
+        &mut self,
+        subject: &SubjectId,
+        seq: u64,
+    ) -> Result<Option<(u64, RecordId)>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .0
+            .prepare_cached("SELECT pos, id FROM records WHERE subject = ?1 AND seq = ?2")
             .and_then(|mut s| {
-                s.query_row([parent.as_bytes().as_slice()], |r| r.get(0))
-                    .optional()
+                s.query_row(
+                    params![subject.to_string(), as_i64(seq).unwrap_or(i64::MAX)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
             })
             .map_err(backend)?;
-        if found.is_none() {
-            return Err(Conflict::MissingParent { parent: *parent }.into());
-        }
+        row.map(|(pos, id)| Ok((u64::try_from(pos).unwrap_or(0), record_id(&id)?)))
+            .transpose()
     }
-    let seq = as_i64(p.seq)?;
-    let row = as_i64(pos)?;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO records (pos, id, subject, seq, time, ends, body, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                row,
-                p.id.as_bytes().as_slice(),
-                p.subject,
-                seq,
-                p.time.as_millis(),
-                p.ends,
-                record.body(),
-                record.signature().as_slice()
-            ])
-        });
-    match inserted {
-        Ok(_) => {}
-        // The tip check ran under the write lock, so only a record stored under the same ID
-        // for another subject or seq can still collide: report where it is.
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            let position: Option<i64> = tx
-                .prepare_cached("SELECT pos FROM records WHERE id = ?1")
-                .and_then(|mut s| {
-                    s.query_row([p.id.as_bytes().as_slice()], |r| r.get(0))
-                        .optional()
+
+    fn record(&mut self, id: &RecordId) -> Result<Option<(u64, SubjectId, Timestamp)>, StoreError> {
+        let row: Option<(i64, String, i64)> = self
+            .0
+            .prepare_cached("SELECT pos, subject, time FROM records WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row([id.as_bytes().as_slice()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
-                .map_err(backend)?;
-            let position = u64::try_from(position.unwrap_or(0)).unwrap_or(0);
-            return Err(Conflict::AlreadyStored { position }.into());
-        }
-        Err(e) => return Err(backend(e)),
-    }
-    for (parent_subject, parent) in &p.parents {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO lineage (child_subject, child_id, parent_subject, parent_id) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![p.subject, p.id.as_bytes().as_slice(), parent_subject.to_string(), parent.as_bytes().as_slice()])
+                .optional()
+            })
+            .map_err(backend)?;
+        row.map(|(pos, subject, time)| {
+            let subject = subject.parse().map_err(|e| {
+                StoreError::Corrupt(format!("record at log position {pos}: subject: {e}"))
+            })?;
+            Ok((
+                u64::try_from(pos).unwrap_or(0),
+                subject,
+                Timestamp::from_millis(time),
+            ))
         })
-        .map_err(backend)?;
+        .transpose()
     }
-    tips.insert(
-        p.subject,
-        Some(ChainTip {
-            seq: p.seq,
-            id: p.id,
-            time: p.time,
-            ended: p.ends,
-        }),
-    );
-    Ok(())
 }
 
-/// The conflict for a record whose seq is already taken: the same record, or another one.
-fn at_seq(
+/// Inserts an admitted record at `pos`, with its lineage edges and its subject's new tip.
+fn insert(
     tx: &Transaction<'_>,
-    p: &Placed,
-    subject: SubjectId,
-    seq: u64,
-    tip_seq: u64,
-) -> Result<Conflict, StoreError> {
-    let row: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT pos, id FROM records WHERE subject = ?1 AND seq = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![p.subject, as_i64(seq).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-        })
-        .map_err(backend)?;
-    Ok(match row {
-        Some((pos, id)) if id.as_slice() == p.id.as_bytes() => Conflict::AlreadyStored {
-            position: u64::try_from(pos).unwrap_or(0),
-        },
-        Some((_, id)) => Conflict::Stale {
+    record: &SignedRecord,
+    id: RecordId,
+    body: &RecordBody,
+    pos: u64,
+) -> Result<(), StoreError> {
+    let subject = body.subject().to_string();
+    tx.prepare_cached(
+        "INSERT INTO records (pos, id, subject, seq, time, ends, body, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            as_i64(pos).unwrap_or(i64::MAX),
+            id.as_bytes().as_slice(),
             subject,
-            seq,
-            existing: record_id(&id)?,
-            tip_seq,
-        },
-        None => {
-            return Err(StoreError::Corrupt(format!(
-                "{subject} has a tip at seq {tip_seq} but no record at seq {seq}"
-            )));
-        }
+            as_i64(body.seq()).unwrap_or(i64::MAX),
+            body.time().as_millis(),
+            body.ends_chain(),
+            record.body(),
+            record.signature().as_slice()
+        ])
     })
+    .map_err(backend)?;
+    for l in body.lineage() {
+        let parent = l.subject.to_string();
+        let added = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO lineage (child_subject, child_id, parent_subject, parent_id) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![subject, id.as_bytes().as_slice(), parent, l.record.as_bytes().as_slice()])
+            })
+            .map_err(backend)?;
+        if added > 0 {
+            tx.prepare_cached("UPDATE tips SET children = children + 1 WHERE subject = ?1")
+                .and_then(|mut s| s.execute([&parent]))
+                .map_err(backend)?;
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO tips (subject, seq, id, time, ends, children) VALUES (?1, ?2, ?3, ?4, ?5, 0)
+         ON CONFLICT (subject) DO UPDATE SET seq = excluded.seq, id = excluded.id, time = excluded.time, ends = excluded.ends",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            subject,
+            as_i64(body.seq()).unwrap_or(i64::MAX),
+            id.as_bytes().as_slice(),
+            body.time().as_millis(),
+            body.ends_chain()
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
 }
 
 impl Store for SqliteStore {
     fn append(&self, record: &SignedRecord) -> Result<u64, StoreError> {
-        let placed = Placed::of(record)?;
-        self.write(|tx| {
-            let pos = next_pos(tx)?;
-            insert(tx, &mut HashMap::new(), record, placed, pos)?;
-            Ok(pos)
-        })
+        self.admit_all(std::slice::from_ref(record))
     }
 
     fn append_batch(&self, records: &[SignedRecord]) -> Result<u64, StoreError> {
-        let placed: Vec<Placed> = records.iter().map(Placed::of).collect::<Result<_, _>>()?;
-        self.write(|tx| {
-            let first = next_pos(tx)?;
-            let mut tips = HashMap::new();
-            for (index, (record, p)) in records.iter().zip(placed).enumerate() {
-                insert(tx, &mut tips, record, p, first + index as u64).map_err(|e| match e {
-                    StoreError::Conflict(conflict) => StoreError::Batch { index, conflict },
-                    other => other,
-                })?;
-            }
-            Ok(first)
-        })
+        self.admit_all(records)
     }
 
     fn chain(&self, subject: &SubjectId) -> Result<Vec<SignedRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare_cached("SELECT body, sig FROM records WHERE subject = ?1 ORDER BY seq")
+            .prepare_cached("SELECT pos, body, sig FROM records WHERE subject = ?1 ORDER BY seq")
             .map_err(backend)?;
         let rows = stmt
             .query_map([subject.to_string()], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
             })
             .map_err(backend)?;
-        rows.map(|row| row.map_err(backend).and_then(|(b, s)| signed(b, &s)))
-            .collect()
+        rows.map(|row| {
+            row.map_err(backend)
+                .and_then(|(pos, b, s)| signed(pos, b, &s))
+        })
+        .collect()
     }
 
     fn tip(&self, subject: &SubjectId) -> Result<Option<ChainTip>, StoreError> {
@@ -356,9 +555,10 @@ impl Store for SqliteStore {
             })
             .map_err(backend)?;
         row.map(|(pos, body, sig)| {
+            let record = signed(pos, body, &sig)?;
             let pos = u64::try_from(pos)
                 .map_err(|_| StoreError::Corrupt(format!("log position {pos}")))?;
-            Ok((pos, signed(body, &sig)?))
+            Ok((pos, record))
         })
         .transpose()
     }
@@ -382,9 +582,10 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         rows.map(|row| {
             let (pos, body, sig) = row.map_err(backend)?;
+            let record = signed(pos, body, &sig)?;
             let pos = u64::try_from(pos)
                 .map_err(|_| StoreError::Corrupt(format!("log position {pos}")))?;
-            Ok((pos, signed(body, &sig)?))
+            Ok((pos, record))
         })
         .collect()
     }
@@ -400,7 +601,7 @@ impl Store for SqliteStore {
     fn subjects(&self) -> Result<Vec<SubjectId>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare_cached("SELECT DISTINCT subject FROM records ORDER BY subject")
+            .prepare_cached("SELECT subject FROM tips ORDER BY subject")
             .map_err(backend)?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))
@@ -408,7 +609,7 @@ impl Store for SqliteStore {
         rows.map(|row| {
             let text = row.map_err(backend)?;
             text.parse()
-                .map_err(|e| StoreError::Corrupt(format!("stored subject: {e}")))
+                .map_err(|e| StoreError::Corrupt(format!("tips row {text:?}: subject: {e}")))
         })
         .collect()
     }
@@ -419,6 +620,96 @@ impl Store for SqliteStore {
 
     fn parents(&self, subject: &SubjectId) -> Result<Vec<LineageEdge>, StoreError> {
         self.edges("child_subject", subject)
+    }
+
+    fn children_count(&self, subject: &SubjectId) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        let n: Option<i64> = conn
+            .prepare_cached("SELECT children FROM tips WHERE subject = ?1")
+            .and_then(|mut s| s.query_row([subject.to_string()], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
+    fn check_integrity(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let verdict: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(backend)?;
+        if verdict != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "SQLite quick_check: {verdict}"
+            )));
+        }
+        let checks = [
+            (
+                "log positions have a gap",
+                "SELECT COUNT(*) FROM (SELECT COUNT(*) AS n, MAX(pos) AS m FROM records) WHERE n > 0 AND m + 1 != n",
+            ),
+            (
+                "a subject's tip is not its newest record",
+                "SELECT COUNT(*) FROM (SELECT subject, MAX(seq) AS s, COUNT(*) AS n FROM records GROUP BY subject) r
+                 LEFT JOIN tips t ON t.subject = r.subject
+                 WHERE t.seq IS NULL OR t.seq != r.s OR r.n != r.s + 1
+                    OR t.id != (SELECT id FROM records x WHERE x.subject = r.subject AND x.seq = r.s)",
+            ),
+            (
+                "a tip names a subject with no records",
+                "SELECT COUNT(*) FROM tips t WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.subject = t.subject)",
+            ),
+            (
+                "a lineage count disagrees with the lineage edges",
+                "SELECT COUNT(*) FROM tips t WHERE t.children != (SELECT COUNT(*) FROM lineage l WHERE l.parent_subject = t.subject)",
+            ),
+        ];
+        for (what, sql) in checks {
+            let bad: i64 = conn.query_row(sql, [], |r| r.get(0)).map_err(backend)?;
+            if bad > 0 {
+                return Err(StoreError::Corrupt(format!("{what} ({bad} found)")));
+            }
+        }
+        // Every lineage reference in the signed records has its edge.
+        let mut stmt = conn
+            .prepare("SELECT pos, body FROM records ORDER BY pos")
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        let mut refs: i64 = 0;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let pos: i64 = row.get(0).map_err(backend)?;
+            let bytes: Vec<u8> = row.get(1).map_err(backend)?;
+            let body = RecordBody::decode(&bytes).map_err(|e| {
+                StoreError::Corrupt(format!("record at log position {pos} does not decode: {e}"))
+            })?;
+            refs += i64::try_from(body.lineage().len()).unwrap_or(i64::MAX);
+        }
+        let edges: i64 = conn
+            .query_row("SELECT COUNT(*) FROM lineage", [], |r| r.get(0))
+            .map_err(backend)?;
+        if edges != refs {
+            return Err(StoreError::Corrupt(format!(
+                "the records make {refs} lineage references, the lineage table holds {edges} edges"
+            )));
+        }
+        Ok(())
+    }
+
+    fn trust_history(&self) -> Result<TrustHistory, StoreError> {
+        Self::read_history(&self.lock())?.ok_or(StoreError::NoOperator)
+    }
+
+    fn apply_trust(&self, note: &str) -> Result<TrustStatement, StoreError> {
+        let statement = self.write(|tx| {
+            let history = Self::read_history(tx)?.ok_or(StoreError::NoOperator)?;
+            let statement = history.check(note)?;
+            tx.execute(
+                "INSERT INTO trust (seq, note) VALUES (?1, ?2)",
+                params![as_i64(statement.seq())?, statement.note()],
+            )
+            .map_err(backend)?;
+            Ok(statement)
+        })?;
+        self.reload_trust()?;
+        Ok(statement)
     }
 }
 
@@ -443,7 +734,7 @@ impl SqliteStore {
             let (c, cid, p, pid) = row.map_err(backend)?;
             let parse = |s: String| {
                 s.parse::<SubjectId>()
-                    .map_err(|e| StoreError::Corrupt(format!("stored subject: {e}")))
+                    .map_err(|e| StoreError::Corrupt(format!("lineage row {s:?}: subject: {e}")))
             };
             Ok(LineageEdge {
                 child: parse(c)?,

@@ -51,7 +51,7 @@ pub(crate) struct BundleChain {
 /// // The log operator: a store, its tree, a checkpoint cosigned by one witness.
 /// let cfg = DemoConfig::bench(3, 2, 20);
 /// let farm = cfg.generate();
-/// let store = SqliteStore::open_in_memory()?;
+/// let store = cfg.create_store(None)?;
 /// store.append_batch(&farm.records)?;
 /// let mut tree = MerkleTree::new();
 /// let size = sync_tree(&mut tree, &store)?;

@@ -145,7 +145,8 @@ impl<'a> CheckpointVerifier<'a> {
         }
     }
 
-    /// Uses a pool of `n` threads (1: single-threaded).
+    /// Uses a pool of `n` threads (1: single-threaded); from inside a rayon worker, that
+    /// worker's pool (see [`LedgerVerifier::threads`](crate::LedgerVerifier::threads)).
     #[must_use]
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n.max(1));
@@ -158,13 +159,8 @@ impl<'a> CheckpointVerifier<'a> {
     /// [`LoggedError`]: wrong size, wrong root, or a chain whose seqs do not follow on
     /// under a signed root. The verdict does not depend on the thread count.
     pub fn verify(&self, records: &[SignedRecord]) -> Result<LoggedLedger, LoggedError> {
-        let pool = self
-            .threads
-            .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok());
-        match pool {
-            Some(p) => p.install(|| self.run(records)),
-            None => self.run(records),
-        }
+        let pool = crate::verify::pool::build(self.threads);
+        crate::verify::pool::run(pool.as_ref(), || self.run(records))
     }
 
     fn run(&self, records: &[SignedRecord]) -> Result<LoggedLedger, LoggedError> {

@@ -1,6 +1,6 @@
 //! The per-record checks shared by every verification path, in their normative order.
 
-use crate::chain::Tip;
+use crate::chain::ChainTip;
 use crate::error::Reason;
 use crate::event::{Event, LineageRef};
 use crate::id::SubjectId;
@@ -46,7 +46,7 @@ impl Linked for RecordBody {
 /// prev, time.
 pub(crate) fn link(
     subject: &SubjectId,
-    tip: Option<&Tip>,
+    tip: Option<&ChainTip>,
     body: &impl Linked,
     id: &RecordId,
 ) -> Result<(), Reason> {
@@ -142,8 +142,8 @@ pub(crate) fn signer<'t>(
 }
 
 /// The tip after accepting `body` with ID `id`.
-pub(crate) fn advance(body: &impl Linked, id: RecordId) -> Tip {
-    Tip {
+pub(crate) fn advance(body: &impl Linked, id: RecordId) -> ChainTip {
+    ChainTip {
         seq: body.seq(),
         id,
         time: body.time(),

@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use super::check::{self, Linked};
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::set::{self, Decoded, Grouped};
-use super::sig;
 use super::{VerifiedLedger, VerifiedSet};
-use crate::chain::Tip;
+use super::{pool, sig};
+use crate::chain::ChainTip;
 use crate::error::{Reason, StreamError, VerifyError, VerifyErrors};
 use crate::event::LineageRef;
 use crate::id::SubjectId;
@@ -85,6 +85,10 @@ impl<'a> LedgerVerifier<'a> {
     /// pool. The chains are walked alongside the judging: in memory by one more thread when
     /// `n` is 2 or more, and when streaming by the calling thread, which also reads the
     /// source. The walk takes a few percent of one core.
+    ///
+    /// Called from inside a rayon worker (a verifier run from a parallel iterator), the
+    /// verifier runs in that worker's pool instead: installing into a second pool from a
+    /// worker nests without bound. The verdict never depends on the thread count.
     #[must_use]
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n.max(1));
@@ -112,7 +116,7 @@ impl<'a> LedgerVerifier<'a> {
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
-        on(self.pool().as_ref(), || {
+        pool::run(self.pool().as_ref(), || {
             let (mut judged, walker) = self.judge_walked(records, false);
             let (g, outcomes, tips) = walker.finish(&judged);
             let mut errors = judged.take_decode_errors();
@@ -140,7 +144,7 @@ impl<'a> LedgerVerifier<'a> {
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify_set(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
-        on(self.pool().as_ref(), || {
+        pool::run(self.pool().as_ref(), || {
             let (mut judged, walker) = self.judge_walked(records, true);
             let (g, outcomes, _) = walker.finish(&judged);
             let errors = judged.take_decode_errors();
@@ -202,8 +206,7 @@ impl<'a> LedgerVerifier<'a> {
     /// A dedicated pool when a thread count was set (falling back to the global pool if the
     /// operating system refuses the threads).
     fn pool(&self) -> Option<rayon::ThreadPool> {
-        self.threads
-            .and_then(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
+        pool::build(self.threads)
     }
 
     /// Checks every record on its own — hash, decode, signer, signature — in chunks of the
@@ -431,26 +434,6 @@ impl<'a> LedgerVerifier<'a> {
     }
 }
 
-/// [`rayon::in_place_scope`] in `pool`, or in rayon's global pool: `op` runs on this thread,
-/// the jobs it spawns on the pool.
-fn in_place_scope<'scope, R>(
-    pool: Option<&rayon::ThreadPool>,
-    op: impl FnOnce(&rayon::Scope<'scope>) -> R,
-) -> R {
-    match pool {
-        Some(p) => p.in_place_scope(op),
-        None => rayon::in_place_scope(op),
-    }
-}
-
-/// Runs `f` in `pool`, or in rayon's global pool.
-fn on<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
-    match pool {
-        Some(p) => p.install(f),
-        None => f(),
-    }
-}
-
 /// What the chain walk and the lineage pass need of a decoded record, and its signer and
 /// signature verdicts: a compact copy, so the body can be dropped while it is in cache.
 struct Fact {
@@ -601,7 +584,7 @@ struct ChainWalk {
     subject: SubjectId,
     /// The previous chain whose subject has the same hash.
     same_hash: Option<usize>,
-    tip: Option<Tip>,
+    tip: Option<ChainTip>,
     seen: usize,
     failed: Option<Box<(usize, VerifyError)>>,
 }
@@ -674,7 +657,7 @@ impl ChainWalks {
     }
 
     /// Each chain's subject and tip, in chain order.
-    fn into_tips(self) -> impl Iterator<Item = (SubjectId, Option<Tip>)> {
+    fn into_tips(self) -> impl Iterator<Item = (SubjectId, Option<ChainTip>)> {
         self.walks.into_iter().map(|w| (w.subject, w.tip))
     }
 }
@@ -707,9 +690,10 @@ impl Walker {
     }
 
     /// The chains, each chain's outcome after the lineage pass, and each chain's tip.
-    fn finish(mut self, judged: &Judged) -> (Grouped, Vec<ChainOutcome>, Vec<Option<Tip>>) {
+    fn finish(mut self, judged: &Judged) -> (Grouped, Vec<ChainOutcome>, Vec<Option<ChainTip>>) {
         let mut outcomes = self.chains.outcomes();
-        let (subjects, tips): (Vec<SubjectId>, Vec<Option<Tip>>) = self.chains.into_tips().unzip();
+        let (subjects, tips): (Vec<SubjectId>, Vec<Option<ChainTip>>) =
+            self.chains.into_tips().unzip();
         let g = Grouped {
             subjects,
             chains: self.indexes,
@@ -773,7 +757,7 @@ where
         while let Some(block) = next {
             let base = read;
             let mut out = None;
-            let following = in_place_scope(pool, |s| {
+            let following = pool::in_place_scope(pool, |s| {
                 let (slot, block, work) = (&mut out, &block, &work);
                 s.spawn(move |_| *slot = Some(work(block, base)));
                 if let Some((b, t)) = pending.take() {

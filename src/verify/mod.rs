@@ -4,9 +4,10 @@
 //! record at a time, in the normative check order (decode → link → signer → signature →
 //! lineage). Faster paths must return exactly what they return.
 
-mod check;
+pub(crate) mod check;
 mod engine;
 mod lineage;
+pub(crate) mod pool;
 mod reference;
 mod set;
 pub(crate) mod sig;

@@ -4,7 +4,7 @@
 use super::lineage::ChainOutcome;
 use super::set::{self, Decoded};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet, check, sig};
-use crate::chain::Tip;
+use crate::chain::ChainTip;
 use crate::error::{Reason, VerifyError, VerifyErrors};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
@@ -24,7 +24,7 @@ pub(super) fn verify_chain(
             reason: Reason::EmptyChain,
         });
     }
-    let mut tip: Option<Tip> = None;
+    let mut tip: Option<ChainTip> = None;
     let mut out = Vec::with_capacity(records.len());
     for (index, rec) in records.iter().enumerate() {
         let id = rec.id();
@@ -60,7 +60,7 @@ fn check_record(
     trust: &TrustStore,
     policy: &Policy,
     subject: &SubjectId,
-    tip: Option<&Tip>,
+    tip: Option<&ChainTip>,
     body: &RecordBody,
     id: &RecordId,
     rec: &SignedRecord,
@@ -105,7 +105,7 @@ pub(super) fn verify_set(
         .iter()
         .zip(&g.chains)
         .map(|(subject, idx)| {
-            let mut tip: Option<Tip> = None;
+            let mut tip: Option<ChainTip> = None;
             for (pos, &i) in idx.iter().enumerate() {
                 let Some((id, body)) = &bodies[i] else {
                     continue;

@@ -15,6 +15,29 @@ use agritrace::*;
 
 pub mod store_suite;
 
+/// The operator (log) key of test stores.
+pub fn operator() -> LogSigner {
+    LogSigner::new("log.example.org/test", Signer::from_seed([0x0C; 32])).unwrap()
+}
+
+/// Grants every test key in `store`, as one statement by [`operator`].
+pub fn grant_all<S: Store>(store: &S, k: &Keys) {
+    store
+        .update_trust(
+            &operator(),
+            Timestamp::from_millis(0),
+            TrustChange::all_of(&trust(k)),
+        )
+        .unwrap();
+}
+
+/// An in-memory store pinning [`operator`] and trusting every test key.
+pub fn memory_store(k: &Keys) -> SqliteStore {
+    let store = SqliteStore::create_in_memory(operator().verifier()).unwrap();
+    grant_all(&store, k);
+    store
+}
+
 pub struct Keys {
     pub farm: Signer,
     pub gateway: Signer,

@@ -89,8 +89,8 @@ pub fn lineage_edges<S: Store>(store: &S) {
     assert!(store.children(&pack()).unwrap().is_empty());
 }
 
-/// Appends that do not extend the tip are refused with the right conflict, and nothing of
-/// them is written.
+/// Appends the verifier would reject are refused with the verifier's reason, and nothing
+/// of them is written.
 pub fn refused_appends<S: Store>(store: &S) {
     let k = keys();
     let chain = pig_chain(&k);
@@ -98,8 +98,11 @@ pub fn refused_appends<S: Store>(store: &S) {
         store.append(r).unwrap();
     }
     let conflict = |r: &SignedRecord| match store.append(r) {
-        Err(StoreError::Conflict(c)) => c,
-        other => panic!("expected a conflict, got {other:?}"),
+        Err(e) => e
+            .conflict()
+            .cloned()
+            .unwrap_or_else(|| panic!("expected a refusal, got {e}")),
+        Ok(p) => panic!("expected a refusal, got position {p}"),
     };
     assert_eq!(conflict(&chain[4]), Conflict::AlreadyStored { position: 4 });
     // A second history: seq 8 differs from the stored one.
@@ -108,46 +111,41 @@ pub fn refused_appends<S: Store>(store: &S) {
     let fork = build(&pig(), 0, events);
     assert_eq!(
         conflict(&fork[8]),
-        Conflict::Stale {
-            subject: pig(),
+        Conflict::Refused(Reason::Fork {
             seq: 8,
             existing: chain[8].id(),
-            tip_seq: 9
-        }
+        })
     );
     // Next in seq but built on the other history.
     assert_eq!(
         conflict(&fork[10]),
-        Conflict::Fork {
-            subject: pig(),
-            seq: 10,
-            tip: chain[9].id(),
+        Conflict::Refused(Reason::PrevMismatch {
+            expected: chain[9].id(),
             found: fork[9].id()
-        }
+        })
     );
     assert_eq!(
         conflict(&chain[12]),
-        Conflict::Gap {
-            subject: pig(),
+        Conflict::Refused(Reason::UnexpectedSeq {
             expected: 10,
             found: 12
-        }
+        })
     );
     assert_eq!(
         conflict(&build(&other_pig(), 0, life(&k))[3]),
-        Conflict::Gap {
-            subject: other_pig(),
+        Conflict::Refused(Reason::UnexpectedSeq {
             expected: 0,
             found: 3
-        }
+        })
     );
     // A child whose lineage parent is not stored.
     let set = lineage_set(&k);
     assert_eq!(
         conflict(&set[20]),
-        Conflict::MissingParent {
+        Conflict::Refused(Reason::MissingParent {
+            subject: pig(),
             parent: set[18].id()
-        }
+        })
     );
     // Nothing after the end of the chain.
     for r in &chain[10..] {
@@ -168,12 +166,252 @@ pub fn refused_appends<S: Store>(store: &S) {
     let after = c
         .append(&k.slaughterhouse, at(20), Event::Weighing { grams: 1 })
         .unwrap();
-    assert_eq!(conflict(&after), Conflict::Ended { subject: pig() });
+    assert_eq!(conflict(&after), Conflict::Refused(Reason::AfterEndOfChain));
     // Undecodable bytes are refused before anything is written.
     let junk = SignedRecord::from_parts(vec![1, 0, 9], [0; 64]);
-    assert!(matches!(store.append(&junk), Err(StoreError::Decode(_))));
+    assert!(matches!(
+        conflict(&junk),
+        Conflict::Refused(Reason::Decode(_))
+    ));
     assert_eq!(store.len().unwrap(), 20);
     assert_eq!(store.chain(&pig()).unwrap(), chain);
+}
+
+/// Every [`Reason`] the verifier can give a record appended to a stored chain: a record
+/// that has it is refused on append with exactly that reason, and the store is unchanged.
+/// (`EmptyChain` and `WrongSubject` concern a chain handed to the verifier as a whole, and
+/// `ParentNotVerified` a parent that failed in the same set; none can arise on append, as
+/// a store finds the chain by the record's own subject and holds only admitted parents.
+/// `Duplicate` is [`Conflict::AlreadyStored`]: appending is idempotent.)
+#[allow(
+    clippy::too_many_lines,
+    reason = "one case per reason, listed together"
+)]
+pub fn every_reason_refused<S: Store>(store: &S, operator: &LogSigner) {
+    let k = keys();
+    let set = lineage_set(&k);
+    store.append_batch(&set[..19]).unwrap();
+    let tip = store.tip(&pig()).unwrap().unwrap();
+    let stranger = Signer::from_seed([0x99; 32]);
+    let late = Signer::from_seed([0x9A; 32]);
+    let brief = Signer::from_seed([0x9B; 32]);
+    let revoked = Signer::from_seed([0x9C; 32]);
+    let grant = |party: &str, from: i32, until: Option<i32>| KeyGrant {
+        valid_until: until.map(at),
+        ..KeyGrant::new(text(party), Role::Farm, at(from))
+    };
+    store
+        .update_trust(
+            operator,
+            at(0),
+            vec![
+                TrustChange::Grant {
+                    key: late.public_key(),
+                    grant: grant("late", 100, None),
+                },
+                TrustChange::Grant {
+                    key: brief.public_key(),
+                    grant: grant("brief", 0, Some(1)),
+                },
+                TrustChange::Grant {
+                    key: revoked.public_key(),
+                    grant: grant("revoked", 0, None),
+                },
+                TrustChange::Revoke {
+                    key: revoked.public_key(),
+                    at: at(2),
+                },
+            ],
+        )
+        .unwrap();
+    let next = |signer: &Signer, t: Timestamp, event: Event| {
+        Chain::continue_from(pig(), Some(tip))
+            .append(signer, t, event)
+            .unwrap()
+    };
+    let weigh = Event::Weighing { grams: 50_000 };
+    // A tip dated at the epoch lets the chain builder make a record older than the real tip.
+    let backdated = Chain::continue_from(
+        pig(),
+        Some(ChainTip::new(
+            tip.seq,
+            tip.id,
+            Timestamp::from_millis(0),
+            false,
+        )),
+    )
+    .append(&k.gateway, at(0), weigh.clone())
+    .unwrap();
+    let good = next(&k.gateway, at(30), weigh.clone());
+    let lead = Chain::new(other_pig())
+        .append(&k.gateway, at(30), weigh.clone())
+        .unwrap();
+    let mut bad_sig = *good.signature();
+    bad_sig[0] ^= 1;
+    let cases: Vec<(SignedRecord, Reason)> = vec![
+        (
+            SignedRecord::from_parts(vec![0xff; 7], [0; 64]),
+            Reason::Decode(RecordBody::decode(&[0xff; 7]).unwrap_err()),
+        ),
+        (
+            Chain::continue_from(
+                pig(),
+                Some(ChainTip::new(
+                    tip.seq + 1,
+                    RecordId::from_bytes([3; 32]),
+                    tip.time,
+                    false,
+                )),
+            )
+            .append(&k.gateway, at(30), weigh.clone())
+            .unwrap(),
+            Reason::UnexpectedSeq {
+                expected: tip.seq + 1,
+                found: tip.seq + 2,
+            },
+        ),
+        (
+            {
+                let mut events = life(&k);
+                events[5] = (&k.gateway, Event::Weighing { grams: 44_000 });
+                build(&pig(), 0, events)[5].clone()
+            },
+            Reason::Fork {
+                seq: 5,
+                existing: set[5].id(),
+            },
+        ),
+        (
+            backdated,
+            Reason::TimeWentBackwards {
+                previous: tip.time,
+                found: at(0),
+            },
+        ),
+        (
+            next(&stranger, at(30), weigh.clone()),
+            Reason::UntrustedKey(stranger.public_key().key_id()),
+        ),
+        (
+            next(&revoked, at(30), weigh.clone()),
+            Reason::RevokedKey {
+                key: revoked.public_key().key_id(),
+                revoked_at: at(2),
+            },
+        ),
+        (
+            next(&late, at(30), weigh.clone()),
+            Reason::KeyNotYetValid {
+                key: late.public_key().key_id(),
+                valid_from: at(100),
+            },
+        ),
+        (
+            next(&brief, at(30), weigh.clone()),
+            Reason::KeyExpired {
+                key: brief.public_key().key_id(),
+                valid_until: at(1),
+            },
+        ),
+        (
+            next(
+                &k.farm,
+                at(30),
+                Event::Treatment {
+                    kind: TreatmentKind::Vaccination,
+                    product: text("vaccine"),
+                    withdrawal_days: 1,
+                },
+            ),
+            Reason::RoleNotAllowed {
+                key: k.farm.public_key().key_id(),
+                role: Role::Farm,
+                event: EventKind::Treatment,
+            },
+        ),
+        (
+            SignedRecord::from_parts(good.body().to_vec(), bad_sig),
+            Reason::BadSignature,
+        ),
+    ];
+    let mut cases = cases;
+    // A cut naming a pig record as belonging to another pig, and one dated before its parent.
+    let parent = LineageRef {
+        subject: pig(),
+        record: set[18].id(),
+    };
+    let cut_of = |l: LineageRef, t: Timestamp| {
+        Chain::new(cut())
+            .append(
+                &k.slaughterhouse,
+                t,
+                Event::Transformation {
+                    parents: vec![l],
+                    product: text("loin"),
+                    grams: 9_000,
+                },
+            )
+            .unwrap()
+    };
+    cases.push((
+        cut_of(
+            LineageRef {
+                subject: other_pig(),
+                record: set[18].id(),
+            },
+            at(40),
+        ),
+        Reason::ParentSubjectMismatch {
+            claimed: other_pig(),
+            actual: pig(),
+            parent: set[18].id(),
+        },
+    ));
+    cases.push((
+        cut_of(parent.clone(), at(0)),
+        Reason::ParentAfterChild {
+            parent: set[18].id(),
+        },
+    ));
+    cases.push((
+        cut_of(
+            LineageRef {
+                subject: pig(),
+                record: RecordId::from_bytes([5; 32]),
+            },
+            at(40),
+        ),
+        Reason::MissingParent {
+            subject: pig(),
+            parent: RecordId::from_bytes([5; 32]),
+        },
+    ));
+    let before = (store.len().unwrap(), store.read_log(0, usize::MAX).unwrap());
+    for (record, reason) in cases {
+        let got = store.append(&record).unwrap_err();
+        assert_eq!(
+            got.conflict(),
+            Some(&Conflict::Refused(reason.clone())),
+            "{got}"
+        );
+        // In a batch after a good record, it is refused with the same reason, named by its
+        // index, and the good record is not written either.
+        match store.append_batch(&[lead.clone(), record.clone()]) {
+            Err(StoreError::Refused {
+                index: 1,
+                conflict: Conflict::Refused(r),
+                ..
+            }) => assert_eq!(r, reason),
+            other => panic!("batch with {reason}: {other:?}"),
+        }
+        assert_eq!(
+            (store.len().unwrap(), store.read_log(0, usize::MAX).unwrap()),
+            before,
+            "store changed by {reason}"
+        );
+    }
+    store.append(&good).unwrap();
+    store.check_integrity().unwrap();
 }
 
 /// A batch is all or nothing, and its positions follow on without gaps.
@@ -186,9 +424,10 @@ pub fn batch_atomicity<S: Store>(store: &S) {
     bad.push(set[3].clone());
     bad.extend_from_slice(&set[15..18]);
     match store.append_batch(&bad) {
-        Err(StoreError::Batch {
+        Err(StoreError::Refused {
             index: 5,
             conflict: Conflict::AlreadyStored { position: 3 },
+            ..
         }) => {}
         other => panic!("expected the 6th record refused, got {other:?}"),
     }
@@ -202,7 +441,7 @@ pub fn batch_atomicity<S: Store>(store: &S) {
     let dup = vec![set[10].clone(), set[10].clone()];
     assert!(matches!(
         store.append_batch(&dup),
-        Err(StoreError::Batch { index: 1, .. })
+        Err(StoreError::Refused { index: 1, .. })
     ));
     assert_eq!(store.append_batch(&set[10..]).unwrap(), 10);
     assert_eq!(store.len().unwrap(), 24);
@@ -269,7 +508,15 @@ pub fn writer<S: Store>(
                     acked.push(r.id());
                     break;
                 }
-                Err(StoreError::Conflict(Conflict::Stale { .. } | Conflict::Fork { .. })) => {}
+                Err(StoreError::Refused {
+                    conflict:
+                        Conflict::Refused(
+                            Reason::Fork { .. }
+                            | Reason::PrevMismatch { .. }
+                            | Reason::UnexpectedSeq { .. },
+                        ),
+                    ..
+                }) => {}
                 Err(e) => panic!("writer {w}: {e}"),
             }
         }

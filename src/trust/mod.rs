@@ -1,6 +1,8 @@
 //! Trust: which keys belong to which party and role, when they are valid, and which roles
 //! may sign which events.
 
+mod statement;
+
 use std::collections::BTreeMap;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
@@ -11,6 +13,11 @@ use crate::event::{EventKind, Text};
 use crate::id::KeyId;
 use crate::signing::PublicKey;
 use crate::time::Timestamp;
+
+pub use statement::{
+    MAX_TRUST_CHANGES, MAX_TRUST_STATEMENTS, StatementHash, TRUST_HISTORY_MAGIC,
+    TRUST_STATEMENT_HEADER, TrustChange, TrustHistory, TrustStatement,
+};
 
 /// The role a key signs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -212,6 +219,11 @@ impl TrustStore {
     #[must_use]
     pub fn revoked_at(&self, key: &PublicKey) -> Option<Timestamp> {
         self.keys.get(key).and_then(|k| k.revoked_at)
+    }
+
+    /// Every trusted key with its grant, in key order.
+    pub fn keys(&self) -> impl Iterator<Item = (&PublicKey, &KeyGrant)> {
+        self.keys.iter().map(|(k, t)| (k, &t.grant))
     }
 
     /// Number of trusted keys.
