@@ -53,8 +53,10 @@
 //!   and the [`Reason`]. [`LedgerVerifier`] is the fast engine (parallel decode and hash,
 //!   batched signatures, streaming in bounded memory) with exactly the same verdicts.
 //! - Files: [`write_ledger`] and [`LedgerReader`] frame records in a byte stream.
-//! - Storage: the [`Store`] trait and its embedded backend [`SqliteStore`] (compare-and-
-//!   append, all-or-nothing batches, gap-free log positions, lineage edges).
+//! - Storage: the [`Store`] trait and its embedded backend [`SqliteStore`], which admits a
+//!   record only if the verifier would accept it there and then (all-or-nothing batches,
+//!   gap-free log positions, lineage edges), under a [`TrustHistory`] of statements signed
+//!   by the operator key pinned when the store was created.
 //! - Tracing: [`trace()`] gathers an ID's ancestors and descendants from a store, verifies
 //!   them and returns a [`Trace`] a person reads (text fields, serde, an SVG chart).
 //! - Transparency log: an RFC 9162 [`MerkleTree`] over every record in log order; C2SP

@@ -133,7 +133,7 @@ impl TrustStatement {
     /// Signs `changes` as statement `seq` after `prev`, made at `time`, by the operator.
     ///
     /// # Errors
-    /// [`TrustHistoryError::NoChanges`] or [`TrustHistoryError::TooManyChanges`].
+    /// [`TrustHistoryError::Syntax`] for no changes or more than [`MAX_TRUST_CHANGES`].
     pub fn sign(
         operator: &LogSigner,
         seq: u64,
