@@ -282,26 +282,19 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Statements known in memory.
-    fn known_statements(&self) -> usize {
-        self.history
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map_or(0, |h| h.statements().len())
-    }
-
     /// Admits `records` in one transaction: judged outside the lock under the trust as
     /// known, then placed under the lock; if another writer changed the trust meanwhile,
     /// judged again under the new trust.
     fn admit_all(&self, records: &[SignedRecord]) -> Result<u64, StoreError> {
         loop {
-            let known = self.known_statements();
-            let candidates = {
+            // The statement count and the trust the records are judged under are read
+            // under one guard, so the count checked below is the trust's own.
+            let (known, candidates) = {
                 let guard = self.history.read().unwrap_or_else(PoisonError::into_inner);
                 let empty = crate::trust::TrustStore::new();
                 let trust = guard.as_ref().map_or(&empty, |h| h.trust());
-                admit::prepare(records, trust, &self.policy)
+                let known = guard.as_ref().map_or(0, |h| h.statements().len());
+                (known, admit::prepare(records, trust, &self.policy))
             };
             let placed = self.write(|tx| {
                 let stored: i64 = tx

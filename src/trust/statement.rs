@@ -141,7 +141,7 @@ impl TrustStatement {
         time: Timestamp,
         changes: Vec<TrustChange>,
     ) -> Result<Self, TrustHistoryError> {
-        check_count(changes.len(), 5)?;
+        check_count(changes.len(), 6)?; // the first change line
         let mut text = format!(
             "{TRUST_STATEMENT_HEADER}\n{}\nseq {seq}\nprev {}\ntime {}\n",
             operator.origin(),
