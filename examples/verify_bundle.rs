@@ -26,7 +26,7 @@ use std::time::Instant;
 use agritrace::demo::DemoConfig;
 use agritrace::{
     LogPolicy, LogSigner, MerkleTree, NoteVerifier, Policy, Signer, Store, SubjectId, TraceBundle,
-    Witness, sync_tree, verify_bundle,
+    Witness, read_bundle_file, sync_tree, verify_bundle,
 };
 
 const ORIGIN: &str = "log.qingjian-coop.example/v1";
@@ -116,7 +116,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (file, bytes) = match args.next().as_deref() {
         Some("--verify") => {
             let path = PathBuf::from(args.next().ok_or("--verify takes a file")?);
-            let bytes = std::fs::read(&path)?;
+            let bytes = read_bundle_file(&path)?;
             (path, bytes)
         }
         Some("-h" | "--help") => {
@@ -135,12 +135,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .transpose()?;
             let (id, bytes) = export(id)?;
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/agritrace-demo");
-            std::fs::create_dir_all(&dir)?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let path = dir.join(format!(
                 "{}.bundle",
                 id.to_string().replace([':', '/'], "_")
             ));
-            std::fs::write(&path, &bytes)?;
+            std::fs::write(&path, &bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             (path, bytes)
         }
     };

@@ -54,8 +54,13 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, DecodeError> {
 pub(crate) fn encode_within<T: Serialize, const N: usize>(
     value: &T,
 ) -> Result<Vec<u8>, DecodeError> {
-    let bytes = bincode::serde::encode_to_vec(value, config_within::<N>())
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let bytes = bincode::serde::encode_to_vec(value, config_within::<N>()).map_err(|e| {
+        DecodeError::Malformed(match e {
+            bincode::error::EncodeError::OtherString(m) => format!("cannot encode: {m}"),
+            bincode::error::EncodeError::Other(m) => format!("cannot encode: {m}"),
+            _ => "the value cannot be encoded in this format".to_owned(),
+        })
+    })?;
     if bytes.len() > N {
         return Err(DecodeError::TooLong {
             len: bytes.len(),
@@ -121,8 +126,8 @@ fn decode_whole<T: DeserializeOwned, const N: usize>(
             max: N,
         });
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config)
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| malformed(&e, N))?;
     if read != bytes.len() {
         return Err(DecodeError::TrailingBytes {
             at: read,
@@ -154,6 +159,36 @@ pub(crate) fn decode_container<T: DeserializeOwned + Serialize>(
         .strip_prefix(magic)
         .ok_or_else(|| DecodeError::Malformed(format!("not a {what}: missing its magic")))?;
     decode_canonical_within::<T, MAX_CONTAINER_LEN>(rest)
+}
+
+/// Says why bytes did not decode, in words about the input rather than the decoder's
+/// `Debug` output (bincode's `Display` prints its enum).
+fn malformed(e: &bincode::error::DecodeError, limit: usize) -> DecodeError {
+    use bincode::error::DecodeError as E;
+    DecodeError::Malformed(match e {
+        E::UnexpectedEnd { additional } => {
+            format!("the input ends early ({additional} more bytes needed)")
+        }
+        E::LimitExceeded => format!("a length prefix claims more than the {limit}-byte limit"),
+        E::UnexpectedVariant {
+            type_name, found, ..
+        } => format!("unknown {type_name} tag {found}"),
+        E::Utf8 { inner } => format!(
+            "a text field is not valid UTF-8 (after {} valid bytes)",
+            inner.valid_up_to()
+        ),
+        E::InvalidBooleanValue(b) => format!("a boolean byte is {b:#04x}, not 0 or 1"),
+        E::ArrayLengthMismatch { required, found } => {
+            format!("a fixed-size field has {found} elements, not {required}")
+        }
+        E::OutsideUsizeRange(n) => format!("a length prefix of {n} is too large"),
+        E::InvalidCharEncoding(_) => "a character field is not a valid character".to_owned(),
+        E::NonZeroTypeIsZero { .. } => "a non-zero field is zero".to_owned(),
+        // Messages from serde and from this crate's validated types.
+        E::OtherString(m) => m.clone(),
+        E::Other(m) => (*m).to_owned(),
+        _ => "the bytes do not decode as this format".to_owned(),
+    })
 }
 
 /// A bincode writer that fails as soon as what is written departs from `expected`.

@@ -138,8 +138,8 @@ pub enum DecodeError {
     /// A format version this crate does not read.
     #[error("unsupported format version {0}")]
     UnsupportedVersion(u16),
-    /// The bytes do not decode (the decoder's message says where it stopped making sense).
-    #[error("malformed body: {0}")]
+    /// The bytes do not decode (the message says what was found).
+    #[error("does not decode: {0}")]
     Malformed(String),
     /// The body ends before the input does.
     #[error("{extra} trailing bytes after the body, from offset {at}")]

@@ -61,7 +61,8 @@
 //!   them and returns a [`Trace`] a person reads (text fields, serde, an SVG chart).
 //! - Transparency log: an RFC 9162 [`MerkleTree`] over every record in log order; C2SP
 //!   signed checkpoints ([`LogSigner`]) cosigned by [`Witness`]es and checked under a
-//!   [`LogPolicy`] (pinned keys, k of n); [`ForkEvidence`] anyone can check; offline
+//!   [`LogPolicy`] (pinned keys, k of n); [`ForkEvidence`] any checker can judge
+//!   against its own trust; offline
 //!   [`TraceBundle`]s of one subject with its lineage; [`CheckpointVerifier`], which
 //!   verifies a whole ledger against a verified checkpoint by re-hashing.
 //! - [`demo`]: a deterministic demo cooperative for examples, benchmarks and tests.
@@ -126,7 +127,7 @@ pub use crate::record::{
     FORMAT_VERSION, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId, SIGNATURE_LEN, SignedRecord,
     write_ledger,
 };
-pub use crate::signing::{PublicKey, Signer};
+pub use crate::signing::{KeyWeakness, PublicKey, Signer};
 pub use crate::store::{Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError};
 pub use crate::time::{Day, Timestamp};
 pub use crate::tlog::*;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signer as _, SigningKey};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,60 @@ impl PublicKey {
     #[must_use]
     pub fn key_id(&self) -> KeyId {
         KeyId::of_public_key(&self.0)
+    }
+
+    /// Why no honest key generator produces this key, or `None` for a sound key: a
+    /// canonical encoding of a point in the prime-order subgroup.
+    ///
+    /// ZIP-215 verification accepts some signatures under the other keys for messages
+    /// nobody signed (under the identity point, one signature verifies for every
+    /// message), so trust stores, log keys and fork evidence refuse them.
+    ///
+    /// # Example
+    /// ```
+    /// use agritrace::{KeyWeakness, PublicKey, Signer};
+    /// assert_eq!(Signer::from_seed([1; 32]).public_key().weakness(), None);
+    /// let mut identity = [0u8; 32];
+    /// identity[0] = 1;
+    /// let identity = PublicKey::from_bytes(identity);
+    /// assert_eq!(identity.weakness(), Some(KeyWeakness::SmallOrder));
+    /// ```
+    #[must_use]
+    pub fn weakness(&self) -> Option<KeyWeakness> {
+        let Some(point) = CompressedEdwardsY(self.0).decompress() else {
+            return Some(KeyWeakness::NonCanonical);
+        };
+        if point.compress().as_bytes() != &self.0 {
+            Some(KeyWeakness::NonCanonical)
+        } else if point.is_small_order() {
+            Some(KeyWeakness::SmallOrder)
+        } else if !point.is_torsion_free() {
+            Some(KeyWeakness::MixedOrder)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a public key is refused: see [`PublicKey::weakness`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyWeakness {
+    /// Not the canonical encoding of a curve point.
+    NonCanonical,
+    /// A small-order point: it would verify forged signatures.
+    SmallOrder,
+    /// A point with a small-order component.
+    MixedOrder,
+}
+
+impl fmt::Display for KeyWeakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NonCanonical => "is not a canonical curve point encoding",
+            Self::SmallOrder => "is a small-order point",
+            Self::MixedOrder => "has a small-order component",
+        })
     }
 }
 

@@ -166,6 +166,7 @@ fn every_bit_flip_of_a_bundle_is_rejected_with_a_reason() {
                 .unwrap_or_else(|| panic!("flip of bit {bit} accepted"));
             let msg = err.to_string();
             assert!(!msg.is_empty() && !msg.contains("batch failed"), "{msg}");
+            assert_plain(&msg);
             msg.split(':').next().unwrap().to_owned()
         })
         .fold(BTreeMap::new, |mut m, k| {
@@ -187,8 +188,65 @@ fn every_bit_flip_of_a_bundle_is_rejected_with_a_reason() {
     assert!(kinds.len() >= 4, "{kinds:?}");
     // Truncations too.
     for len in 0..bytes.len() {
-        assert!(verify_bundle(&bytes[..len], &d.policy, &Policy::livestock()).is_err());
+        let err = verify_bundle(&bytes[..len], &d.policy, &Policy::livestock()).unwrap_err();
+        assert_plain(&err.to_string());
     }
+}
+
+/// An error message in words, without a decoder's `Debug` output.
+fn assert_plain(msg: &str) {
+    for internal in [
+        " { ",
+        "UnexpectedEnd",
+        "LimitExceeded",
+        "OtherString",
+        "UnexpectedVariant",
+        "Utf8Error",
+        "InvalidBooleanValue",
+    ] {
+        assert!(!msg.contains(internal), "{internal:?} in {msg:?}");
+    }
+}
+
+#[test]
+fn bundle_files_are_read_with_a_cap_and_named_in_errors() {
+    let d = demo();
+    let (_, b) = small_lineage_bundle();
+    let dir = std::env::temp_dir().join(format!("agritrace-bundle-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pig.bundle");
+    std::fs::write(&path, b.to_bytes().unwrap()).unwrap();
+    let bytes = read_bundle_file(&path).unwrap();
+    verify_bundle(&bytes, &d.policy, &Policy::livestock()).unwrap();
+    // A missing file is named.
+    let missing = dir.join("missing.bundle");
+    let err = read_bundle_file(&missing).unwrap_err();
+    assert!(matches!(err, BundleError::File { .. }), "{err}");
+    assert!(err.to_string().contains("missing.bundle"), "{err}");
+    // A file one byte past the limit is refused without being read whole (sparse here).
+    let big = dir.join("big.bundle");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(MAX_BUNDLE_LEN as u64 + 1).unwrap();
+    let err = read_bundle_file(&big).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BundleError::FileTooLarge {
+                max: MAX_BUNDLE_LEN,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("big.bundle"), "{err}");
+    // Exactly at the limit it is read, and refused as a bundle for what it holds.
+    f.set_len(MAX_BUNDLE_LEN as u64).unwrap();
+    let bytes = read_bundle_file(&big).unwrap();
+    assert!(matches!(
+        verify_bundle(&bytes, &d.policy, &Policy::livestock()),
+        Err(BundleError::Format(_))
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -350,7 +350,13 @@ fn a_witness_cosigns_only_consistent_growth() {
     let Err(WitnessError::Fork { size: 25, evidence }) = w.cosign(&split_view, &[], 4) else {
         panic!("fork not seen")
     };
-    evidence.check(Some(log.verifier())).unwrap();
+    evidence
+        .check(
+            &TrustStore::new(),
+            &Policy::livestock(),
+            Some(log.verifier()),
+        )
+        .unwrap();
     let bytes = evidence.to_bytes().unwrap();
     assert_eq!(ForkEvidence::from_bytes(&bytes).unwrap(), *evidence);
     // A checkpoint from a log the witness does not follow.

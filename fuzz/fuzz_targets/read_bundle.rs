@@ -2,7 +2,10 @@
 //! without bound, and an accepted encoding re-encodes to the same bytes.
 #![no_main]
 
-use agritrace::{BUNDLE_MAGIC, FORK_MAGIC, ForkEvidence, TraceBundle};
+use agritrace::{
+    BUNDLE_MAGIC, FORK_MAGIC, ForkEvidence, KeyGrant, Policy, Role, Signer, Timestamp, TraceBundle,
+    TrustStore,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,6 +18,11 @@ fuzz_target!(|data: &[u8]| {
     file.extend_from_slice(data);
     if let Ok(e) = ForkEvidence::from_bytes(&file) {
         assert_eq!(e.to_bytes().ok().as_deref(), Some(file.as_slice()));
-        let _ = e.check(None);
+        // Evidence is judged against a trust holding one key, so records naming it reach
+        // the signature check.
+        let mut trust = TrustStore::new();
+        let grant = KeyGrant::new("fuzz".parse().unwrap(), Role::Farm, Timestamp::from_millis(0));
+        let _ = trust.add(Signer::from_seed([7; 32]).public_key(), grant);
+        let _ = e.check(&trust, &Policy::livestock(), None);
     }
 });

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -11,9 +13,9 @@ use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy, LogSigner, Verif
 use super::merkle::{MerkleTree, ProofError, TreeHash, verify_inclusion};
 use super::note::{Note, NoteError};
 use crate::encoding;
-use crate::error::{DecodeError, VerifyErrors};
+use crate::error::{DecodeError, TrustError, VerifyErrors};
 use crate::event::Text;
-use crate::id::SubjectId;
+use crate::id::{KeyId, SubjectId};
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::signing::PublicKey;
 use crate::store::{Store, StoreError};
@@ -84,12 +86,39 @@ pub enum BundleError {
     /// The bytes are not a bundle.
     #[error("bundle format: {0}")]
     Format(#[from] DecodeError),
+    /// A bundle file cannot be read.
+    #[error("bundle file {}: {error}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A bundle file is larger than any bundle.
+    #[error("bundle file {} is larger than the {max}-byte bundle limit", path.display())]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, [`MAX_BUNDLE_LEN`].
+        max: usize,
+    },
     /// The checkpoint does not verify under the pinned keys.
     #[error("bundle checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
-    /// The trust note is malformed or not signed by the log.
-    #[error("bundle trust statements: {0}")]
-    Trust(String),
+    /// The trust note is not a signed note, or not signed by the pinned log key.
+    #[error("bundle trust note: {0}")]
+    TrustNote(#[source] NoteError),
+    /// A line of the trust note is malformed.
+    #[error("bundle trust note line {line}: {what}")]
+    TrustLine {
+        /// 1-based line number in the note text.
+        line: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// The trust note lists a key that cannot be trusted.
+    #[error("bundle trust note: {0}")]
+    TrustKey(#[source] TrustError),
     /// A chain in the bundle is empty.
     #[error("bundle chain {chain} has no records")]
     EmptyChain {
@@ -119,9 +148,32 @@ pub enum BundleError {
     /// Building a bundle: the lineage could not be gathered.
     #[error("bundle export: {0}")]
     Trace(#[from] Box<TraceError>),
-    /// Building a bundle: the tree or checkpoint does not cover a record.
-    #[error("bundle export: {0}")]
-    Export(String),
+    /// Building a bundle: the tree does not have the checkpoint's root.
+    #[error("bundle export: the tree does not have the checkpoint's root at size {size}")]
+    TreeMismatch {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// Building a bundle: a chain's tip is not in the store any more.
+    #[error("bundle export: the tip of {0} is no longer in the store")]
+    TipVanished(SubjectId),
+    /// Building a bundle: a chain's tip is past the checkpoint.
+    #[error(
+        "bundle export: the tip of {subject} at log position {position} is not covered by the checkpoint: {error}"
+    )]
+    NotCovered {
+        /// The chain's subject.
+        subject: SubjectId,
+        /// The tip's log position.
+        position: u64,
+        /// Why the proof could not be made.
+        error: ProofError,
+    },
+    /// Building a bundle: a key signed records of the bundle but `trust` does not hold it.
+    #[error(
+        "bundle export: key {0} signed records of the bundle, but the trust store does not hold it"
+    )]
+    KeyNotTrusted(KeyId),
 }
 
 /// A bundle whose every part verified.
@@ -186,10 +238,7 @@ impl TraceBundle {
         let note = Note::parse(checkpoint).map_err(CheckpointError::from)?;
         let cp = Checkpoint::parse_text(note.text())?;
         if tree.root(cp.size()).ok() != Some(*cp.root()) {
-            return Err(BundleError::Export(format!(
-                "the tree does not have the checkpoint's root at size {}",
-                cp.size()
-            )));
+            return Err(BundleError::TreeMismatch { size: cp.size() });
         }
         let subjects = lineage_closure(store, subject).map_err(Box::new)?;
         let mut chains = Vec::with_capacity(subjects.len());
@@ -201,10 +250,14 @@ impl TraceBundle {
             };
             let (pos, _) = store
                 .get(&tip.id())?
-                .ok_or_else(|| BundleError::Export(format!("tip of {s} vanished")))?;
-            let proof = tree
-                .inclusion_proof(pos, cp.size())
-                .map_err(|e| BundleError::Export(format!("tip of {s}: {e}")))?;
+                .ok_or_else(|| BundleError::TipVanished(s.clone()))?;
+            let proof =
+                tree.inclusion_proof(pos, cp.size())
+                    .map_err(|error| BundleError::NotCovered {
+                        subject: s.clone(),
+                        position: pos,
+                        error,
+                    })?;
             for r in &records {
                 let body = RecordBody::decode(r.body())?;
                 signers.insert(*body.signer());
@@ -323,6 +376,36 @@ impl TraceBundle {
     }
 }
 
+/// Largest bundle, in bytes, magic line included: [`TraceBundle::from_bytes`] refuses
+/// anything longer, and [`read_bundle_file`] reads no more.
+pub const MAX_BUNDLE_LEN: usize = BUNDLE_MAGIC.len() + encoding::MAX_CONTAINER_LEN;
+
+/// Reads a bundle file without trusting its size: at most [`MAX_BUNDLE_LEN`] bytes are
+/// read, and a longer file is refused. Pass the bytes to [`verify_bundle`].
+///
+/// # Errors
+/// [`BundleError::File`] naming the path when it cannot be opened or read;
+/// [`BundleError::FileTooLarge`].
+pub fn read_bundle_file(path: impl AsRef<Path>) -> Result<Vec<u8>, BundleError> {
+    let path = path.as_ref();
+    let file_error = |error| BundleError::File {
+        path: path.to_owned(),
+        error,
+    };
+    let file = std::fs::File::open(path).map_err(file_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BUNDLE_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(file_error)?;
+    if bytes.len() > MAX_BUNDLE_LEN {
+        return Err(BundleError::FileTooLarge {
+            path: path.to_owned(),
+            max: MAX_BUNDLE_LEN,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Reads and verifies bundle bytes in one step.
 ///
 /// # Errors
@@ -351,10 +434,7 @@ fn trust_note(
     let opt = |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| t.as_millis().to_string());
     for key in keys {
         let Some(g) = trust.grant(key) else {
-            return Err(BundleError::Export(format!(
-                "key {} signed records of the bundle, but the trust store does not hold it",
-                key.key_id()
-            )));
+            return Err(BundleError::KeyNotTrusted(key.key_id()));
         };
         let _ = writeln!(
             text,
@@ -366,25 +446,21 @@ fn trust_note(
             g.party
         );
     }
-    let mut note = Note::new(&text).map_err(|e| BundleError::Trust(e.to_string()))?;
+    let mut note = Note::new(&text).map_err(BundleError::TrustNote)?;
     log.sign_note(&mut note);
     Ok(note.to_string())
 }
 
 /// Verifies a trust note with the log key and rebuilds the trust store it states.
 fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleError> {
-    let bad = |line: usize, what: &str| BundleError::Trust(format!("line {line}: {what}"));
-    let parsed = Note::parse(note).map_err(|e| BundleError::Trust(e.to_string()))?;
-    match parsed.verify(std::slice::from_ref(log.log_key())) {
-        Ok(_) => {}
-        Err(NoteError::NoKnownSignature { .. }) => {
-            return Err(BundleError::Trust(format!(
-                "not signed by the log key {}",
-                log.log_key().name()
-            )));
-        }
-        Err(e) => return Err(BundleError::Trust(e.to_string())),
-    }
+    let bad = |line: usize, what: &str| BundleError::TrustLine {
+        line,
+        what: what.to_owned(),
+    };
+    let parsed = Note::parse(note).map_err(BundleError::TrustNote)?;
+    parsed
+        .verify(std::slice::from_ref(log.log_key()))
+        .map_err(BundleError::TrustNote)?;
     let mut lines = parsed.text().lines();
     if lines.next() != Some(TRUST_HEADER) {
         return Err(bad(1, "not a trust note"));
@@ -452,13 +528,9 @@ fn read_trust_note(note: &str, log: &LogPolicy) -> Result<TrustStore, BundleErro
     }
     let mut trust = TrustStore::new();
     for (key, (grant, revoked)) in entries {
-        trust
-            .add(key, grant)
-            .map_err(|e| BundleError::Trust(e.to_string()))?;
+        trust.add(key, grant).map_err(BundleError::TrustKey)?;
         if let Some(at) = revoked {
-            trust
-                .revoke(&key, at)
-                .map_err(|e| BundleError::Trust(e.to_string()))?;
+            trust.revoke(&key, at).map_err(BundleError::TrustKey)?;
         }
     }
     Ok(trust)

@@ -1,6 +1,7 @@
 //! Fork evidence: self-contained proof that a signer or a log kept two histories.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -10,11 +11,13 @@ use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy};
 use super::merkle::{ProofError, TreeHash, verify_inclusion};
 use super::note::NoteVerifier;
 use crate::encoding;
-use crate::error::DecodeError;
+use crate::error::{DecodeError, Reason};
 use crate::hash;
-use crate::id::SubjectId;
-use crate::record::{RecordBody, SignedRecord};
-use crate::verify::verify_signature;
+use crate::id::{KeyId, SubjectId};
+use crate::record::{RecordBody, RecordId, SignedRecord};
+use crate::signing::{KeyWeakness, PublicKey};
+use crate::trust::{Policy, TrustStore};
+use crate::verify::{check, verify_signature};
 
 /// Leading bytes of serialized fork evidence.
 pub const FORK_MAGIC: &[u8; 18] = b"agritrace-fork/v1\n";
@@ -24,7 +27,8 @@ pub const FORK_MAGIC: &[u8; 18] = b"agritrace-fork/v1\n";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ForkEvidence {
-    /// Two validly signed records of one subject with the same seq and different IDs.
+    /// Two records of one subject with the same seq and different IDs, both signed by one
+    /// key: that key's holder signed two histories.
     Records {
         /// One record.
         first: SignedRecord,
@@ -79,6 +83,25 @@ pub enum ForkError {
         /// `first` or `second`.
         which: &'static str,
     },
+    /// A record names a key no honest signer produces (see [`PublicKey::weakness`]).
+    #[error("fork evidence record {which}: its signer key {key} {weakness}")]
+    WeakKey {
+        /// `first` or `second`.
+        which: &'static str,
+        /// The key's ID.
+        key: KeyId,
+        /// What is wrong with it.
+        weakness: KeyWeakness,
+    },
+    /// A record's signer is not one the checker trusts, under its policy, at the record's
+    /// time: the record would be refused anyway, so it proves nothing about anyone.
+    #[error("fork evidence record {which} would not be accepted: {reason}")]
+    NotTrusted {
+        /// `first` or `second`.
+        which: &'static str,
+        /// The verifier's reason.
+        reason: Reason,
+    },
     /// The two records or checkpoints do not contradict each other.
     #[error("not a fork: {0}")]
     NotAFork(&'static str),
@@ -101,25 +124,43 @@ pub enum ForkError {
 }
 
 impl ForkEvidence {
-    /// Evidence from two records, if they are a fork (same subject and seq, different IDs,
-    /// both validly signed by the keys they name).
+    /// Evidence from two records, if they are a fork: same subject and seq, different
+    /// IDs, both validly signed by one key that `trust` and `policy` accept for the
+    /// record at its time.
     ///
     /// # Errors
     /// [`ForkError`] saying why the two are not a fork.
-    pub fn from_records(first: SignedRecord, second: SignedRecord) -> Result<Self, ForkError> {
+    pub fn from_records(
+        first: SignedRecord,
+        second: SignedRecord,
+        trust: &TrustStore,
+        policy: &Policy,
+    ) -> Result<Self, ForkError> {
         let e = Self::Records { first, second };
-        e.check_records()?;
+        e.check_records(trust, policy)?;
         Ok(e)
     }
 
-    /// Checks the evidence. `log` is the log's key, needed for checkpoint evidence (record
-    /// evidence ignores it).
+    /// Checks the evidence as a checker that trusts `trust` under `policy`, and `log` for
+    /// checkpoint evidence.
+    ///
+    /// Record evidence proves something only about a key the checker trusts: anyone can
+    /// make two conflicting records under a key of their own, and under a small-order key
+    /// one signature verifies for every message. So both records must pass the
+    /// verifier's signer checks (trusted, valid at the record's time, role allowed),
+    /// name the same key, and carry valid signatures by it. Checkpoint evidence needs
+    /// `log`, the log key the checker pins.
     ///
     /// # Errors
     /// [`ForkError`] saying why it proves nothing.
-    pub fn check(&self, log: Option<&NoteVerifier>) -> Result<(), ForkError> {
+    pub fn check(
+        &self,
+        trust: &TrustStore,
+        policy: &Policy,
+        log: Option<&NoteVerifier>,
+    ) -> Result<(), ForkError> {
         match self {
-            Self::Records { .. } => self.check_records(),
+            Self::Records { .. } => self.check_records(trust, policy),
             Self::Checkpoints { first, second } => {
                 let (a, b) = (
                     verify_log(log, first, "first")?,
@@ -175,12 +216,18 @@ impl ForkEvidence {
         }
     }
 
-    fn check_records(&self) -> Result<(), ForkError> {
+    fn check_records(&self, trust: &TrustStore, policy: &Policy) -> Result<(), ForkError> {
         let Self::Records { first, second } = self else {
             return Ok(());
         };
-        let a = check_signed(first, "first")?;
-        let b = check_signed(second, "second")?;
+        let a = check_signed(first, "first", trust, policy)?;
+        let b = check_signed(second, "second", trust, policy)?;
+        if a.signer() != b.signer() {
+            return Err(ForkError::NotAFork(
+                "the records are signed by different keys (two parties racing for one seq, \
+                 not one key signing two histories)",
+            ));
+        }
         if a.subject() != b.subject() {
             return Err(ForkError::NotAFork("the records are of different subjects"));
         }
@@ -238,8 +285,22 @@ impl fmt::Display for ForkEvidence {
     }
 }
 
-fn check_signed(r: &SignedRecord, which: &'static str) -> Result<RecordBody, ForkError> {
+fn check_signed(
+    r: &SignedRecord,
+    which: &'static str,
+    trust: &TrustStore,
+    policy: &Policy,
+) -> Result<RecordBody, ForkError> {
     let body = RecordBody::decode(r.body()).map_err(|error| ForkError::Record { which, error })?;
+    if let Some(weakness) = body.signer().weakness() {
+        return Err(ForkError::WeakKey {
+            which,
+            key: body.signer().key_id(),
+            weakness,
+        });
+    }
+    check::signer(trust, policy, &body)
+        .map_err(|reason| ForkError::NotTrusted { which, reason })?;
     let msg = hash::signed_message(r.id().as_bytes());
     if !verify_signature(body.signer().as_bytes(), r.signature(), &msg) {
         return Err(ForkError::BadSignature { which });
@@ -268,27 +329,44 @@ fn verify_log(
         .map_err(err)
 }
 
-/// Scans `records` (e.g. an imported ledger) for forks: every pair of validly signed
-/// records with the same subject and seq but different IDs. Records that do not decode
-/// or are not validly signed by the key they name are skipped (they prove nothing).
+/// Scans `records` (e.g. an imported ledger) for forks: slots (subject, seq) where one key
+/// signed records with different IDs.
+///
+/// Only records that would count as evidence are considered: they decode, their signer
+/// passes `trust` and `policy` at the record's time, and their signature verifies; the
+/// rest prove nothing and are skipped, wherever they sit. The valid records of a slot are
+/// grouped by signer; a group with `k` distinct records gives `k - 1` pieces of evidence,
+/// its first record paired with each other one, so every forked record is named and the
+/// output stays linear in the input. Records of one slot by different keys are two
+/// parties racing, not evidence against either; the verifiers report those as
+/// [`Reason::Fork`] too.
 ///
 /// # Example
 /// ```
-/// use agritrace::{Chain, Event, Signer, SubjectId, Timestamp, find_forks};
+/// use agritrace::{Chain, Event, KeyGrant, Policy, Role, Signer, SubjectId, Text, Timestamp, TrustStore, find_forks};
 /// let farm = Signer::from_seed([5; 32]);
+/// let mut trust = TrustStore::new();
+/// trust.add(farm.public_key(), KeyGrant::new(Text::new("Farm")?, Role::Farm, Timestamp::from_millis(0)))?;
+/// let policy = Policy::livestock();
 /// let pig: SubjectId = "eartag:161083000000042".parse()?;
 /// let mut chain = Chain::new(pig.clone());
 /// let t = Timestamp::from_millis(1_000);
 /// let r0 = chain.append(&farm, t, Event::Weighing { grams: 95_000 })?;
 /// let mut other = Chain::new(pig);
 /// let r0b = other.append(&farm, t, Event::Weighing { grams: 96_000 })?;
-/// let forks = find_forks(&[r0, r0b]);
+/// let forks = find_forks(&[r0, r0b], &trust, &policy);
 /// assert_eq!(forks.len(), 1);
-/// forks[0].check(None)?;
+/// forks[0].check(&trust, &policy, None)?;
+/// // Nobody else can check it against a trust that lacks the farm's key.
+/// assert!(forks[0].check(&TrustStore::new(), &policy, None).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use]
-pub fn find_forks(records: &[SignedRecord]) -> Vec<ForkEvidence> {
+pub fn find_forks(
+    records: &[SignedRecord],
+    trust: &TrustStore,
+    policy: &Policy,
+) -> Vec<ForkEvidence> {
     // Decode only; signatures are checked just for the few (subject, seq) slots that hold
     // more than one record, not for the whole ledger.
     let mut slots: HashMap<(SubjectId, u64), Vec<usize>> = HashMap::new();
@@ -302,18 +380,24 @@ pub fn find_forks(records: &[SignedRecord]) -> Vec<ForkEvidence> {
     }
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     for indices in slots.values().filter(|v| v.len() > 1) {
-        let valid: Vec<usize> = indices
-            .iter()
-            .copied()
-            .filter(|&i| check_signed(&records[i], "first").is_ok())
-            .collect();
-        if let Some((&first, rest)) = valid.split_first() {
-            let first_id = records[first].id();
-            pairs.extend(
-                rest.iter()
-                    .filter(|&&j| records[j].id() != first_id)
-                    .map(|&j| (first, j)),
-            );
+        // Per signer: the first valid record, and the IDs already paired with it.
+        let mut by_signer: HashMap<PublicKey, (usize, HashSet<RecordId>)> = HashMap::new();
+        for &i in indices {
+            let Ok(body) = check_signed(&records[i], "first", trust, policy) else {
+                continue;
+            };
+            let id = records[i].id();
+            match by_signer.entry(*body.signer()) {
+                Entry::Vacant(v) => {
+                    v.insert((i, HashSet::from([id])));
+                }
+                Entry::Occupied(mut o) => {
+                    let (first, seen) = o.get_mut();
+                    if seen.insert(id) {
+                        pairs.push((*first, i));
+                    }
+                }
+            }
         }
     }
     pairs.sort_unstable_by_key(|&(_, second)| second);

@@ -12,7 +12,10 @@ mod logged;
 mod merkle;
 mod note;
 
-pub use bundle::{BUNDLE_MAGIC, BundleError, TraceBundle, VerifiedBundle, verify_bundle};
+pub use bundle::{
+    BUNDLE_MAGIC, BundleError, MAX_BUNDLE_LEN, TraceBundle, VerifiedBundle, read_bundle_file,
+    verify_bundle,
+};
 pub use checkpoint::{
     Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint, Witness, WitnessError,
 };

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use thiserror::Error;
 
 use crate::hash;
-use crate::signing::{PublicKey, Signer};
+use crate::signing::{KeyWeakness, PublicKey, Signer};
 use crate::verify::verify_signature;
 
 /// Largest note accepted, in bytes (a checkpoint with 16 cosignatures is under 2 KiB).
@@ -113,6 +113,14 @@ pub enum NoteError {
     /// A malformed verifier key.
     #[error("verifier key: {0}")]
     BadVkey(&'static str),
+    /// A verifier key no honest signer produces.
+    #[error("verifier key {name}: the key {weakness}")]
+    WeakKey {
+        /// Key name.
+        name: String,
+        /// What is wrong with it.
+        weakness: KeyWeakness,
+    },
     /// A vkey whose key ID is not the one its name, type and key define.
     #[error("verifier key {name} has key ID {found:08x}, but its name and key give {expected:08x}")]
     WrongKeyId {
@@ -197,9 +205,16 @@ impl NoteVerifier {
     /// A verifier for `key` under `name`, with the key ID the specifications define.
     ///
     /// # Errors
-    /// [`NoteError::BadKeyName`].
+    /// [`NoteError::BadKeyName`]; [`NoteError::WeakKey`] for a key no honest signer
+    /// produces (see [`PublicKey::weakness`]).
     pub fn new(name: &str, kind: KeyKind, key: PublicKey) -> Result<Self, NoteError> {
         check_name(name)?;
+        if let Some(weakness) = key.weakness() {
+            return Err(NoteError::WeakKey {
+                name: name.to_owned(),
+                weakness,
+            });
+        }
         Ok(Self {
             name: name.to_owned(),
             id: key_id(name, kind, &key),

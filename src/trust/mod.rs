@@ -5,13 +5,12 @@ mod statement;
 
 use std::collections::BTreeMap;
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrustError;
 use crate::event::{EventKind, Text};
 use crate::id::KeyId;
-use crate::signing::PublicKey;
+use crate::signing::{KeyWeakness, PublicKey};
 use crate::time::Timestamp;
 
 pub use statement::{
@@ -246,17 +245,11 @@ impl TrustStore {
 /// Refuses keys that are not canonical encodings of a point in the prime-order subgroup.
 fn check_key(key: &PublicKey) -> Result<ed25519_zebra::VerificationKey, TrustError> {
     let id = key.key_id();
-    let point = CompressedEdwardsY(*key.as_bytes())
-        .decompress()
-        .ok_or(TrustError::NonCanonicalKey(id))?;
-    if point.compress().as_bytes() != key.as_bytes() {
-        return Err(TrustError::NonCanonicalKey(id));
-    }
-    if point.is_small_order() {
-        return Err(TrustError::SmallOrderKey(id));
-    }
-    if !point.is_torsion_free() {
-        return Err(TrustError::MixedOrderKey(id));
+    match key.weakness() {
+        Some(KeyWeakness::SmallOrder) => return Err(TrustError::SmallOrderKey(id)),
+        Some(KeyWeakness::MixedOrder) => return Err(TrustError::MixedOrderKey(id)),
+        Some(_) => return Err(TrustError::NonCanonicalKey(id)),
+        None => {}
     }
     ed25519_zebra::VerificationKey::try_from(*key.as_bytes())
         .map_err(|_| TrustError::NonCanonicalKey(id))

@@ -478,16 +478,22 @@ impl TrustHistory {
     /// # Errors
     /// [`TrustHistoryError`] naming what is wrong; the history is unchanged.
     pub fn apply(&mut self, note: &str) -> Result<&TrustStatement, TrustHistoryError> {
-        let statement = self.check(note)?;
-        self.push(statement)
+        let (statement, trust) = self.checked(note)?;
+        self.trust = trust;
+        self.statements.push(statement);
+        Ok(&self.statements[self.statements.len() - 1])
     }
 
-    /// Checks a statement as [`TrustHistory::apply`] would, without applying it, and returns
-    /// it with the trust it would lead to.
+    /// Checks a statement as [`TrustHistory::apply`] would, without applying it.
     ///
     /// # Errors
     /// As [`TrustHistory::apply`].
     pub fn check(&self, note: &str) -> Result<TrustStatement, TrustHistoryError> {
+        self.checked(note).map(|(statement, _)| statement)
+    }
+
+    /// The checked statement and the trust it leads to.
+    fn checked(&self, note: &str) -> Result<(TrustStatement, TrustStore), TrustHistoryError> {
         if self.statements.len() >= MAX_TRUST_STATEMENTS {
             return Err(TrustHistoryError::TooManyStatements {
                 max: MAX_TRUST_STATEMENTS,
@@ -513,13 +519,7 @@ impl TrustHistory {
         }
         let mut trial = self.trust.clone();
         fold(&mut trial, &s)?;
-        Ok(s)
-    }
-
-    fn push(&mut self, s: TrustStatement) -> Result<&TrustStatement, TrustHistoryError> {
-        fold(&mut self.trust, &s)?;
-        self.statements.push(s);
-        Ok(&self.statements[self.statements.len() - 1])
+        Ok((s, trial))
     }
 
     /// The trust as stated by the statements made at or before `t`.

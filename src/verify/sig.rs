@@ -22,6 +22,11 @@ pub struct SignatureItem<'a> {
 
 /// Checks one signature under ZIP-215.
 ///
+/// This judges the signature, not the key: under a small-order key some signatures
+/// verify for messages nobody signed. Callers that take a key from untrusted input refuse
+/// it first with [`PublicKey::weakness`](crate::PublicKey::weakness); trust stores, note
+/// verifiers and fork evidence do.
+///
 /// # Example
 /// ```
 /// use agritrace::verify_signature;
