@@ -25,10 +25,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
-use agritrace::{
-    AnimalSummary, EarTag, GtinLot, Policy, SqliteStore, Store, StoreError, SubjectId, Trace,
-    TraceError, trace,
-};
+use agritrace::{Policy, SqliteStore, Store, StoreError, SubjectId, TraceError, trace};
 use rayon::prelude::*;
 
 const SEED: u64 = 2026;
@@ -84,27 +81,13 @@ fn usage() -> String {
     )
 }
 
-/// Reads an ID as a person types it: with a scheme prefix, or 15 bare digits (an ear tag),
-/// or GTIN14/LOT.
+/// Reads an ID as a person types it, echoing at most 40 characters of it in the error.
 fn parse_id(s: &str) -> Result<SubjectId, String> {
-    let s = s.trim();
-    let parsed = if s.contains(':') {
-        s.parse::<SubjectId>()
-    } else if s.contains('/') {
-        s.parse::<GtinLot>().map(SubjectId::Lot)
-    } else {
-        s.parse::<EarTag>().map(SubjectId::EarTag)
-    };
-    // Echo at most 40 characters of what was typed.
-    let shown: String = s.chars().take(40).collect();
-    let shown = if shown.len() < s.len() {
-        format!("{shown}…")
-    } else {
-        shown
-    };
-    parsed.map_err(|e| {
+    SubjectId::parse_typed(s).map_err(|e| {
+        let shown: String = s.trim().chars().take(40).collect();
+        let more = if shown.len() < s.trim().len() { "…" } else { "" };
         format!(
-            "{shown:?} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001001)"
+            "{shown:?}{more} is not a valid ID: {e}\n  for example: {EXAMPLE_ID} (or just 161083000001001)"
         )
     })
 }
@@ -172,131 +155,6 @@ fn default_pig(store: &SqliteStore) -> Result<SubjectId, Box<dyn std::error::Err
     Ok(cfg.pig(0).ok_or("demo has no pigs")?)
 }
 
-fn kg(grams: u32) -> String {
-    format!("{:.1} kg", f64::from(grams) / 1000.0)
-}
-
-fn print_report(t: &Trace) {
-    println!("ID {}", t.id);
-    for (k, v) in &t.meaning {
-        println!("  {k:<12} {v}");
-    }
-    for p in &t.product_path {
-        println!(
-            "\nPRODUCT {}: {}, {} g, made {} from {}",
-            p.id,
-            p.product,
-            p.grams,
-            p.date,
-            p.made_from.join(", ")
-        );
-        for (d, who) in &p.custodians {
-            println!("  custody    {d} → {who}");
-        }
-        if let Some((d, buyer, price)) = &p.sale {
-            println!("  sold       {d} to {buyer} for ¥{price}");
-        }
-    }
-    if let Some(a) = &t.animal {
-        if !t.product_path.is_empty() {
-            println!("\nTRACED BACK TO THE ANIMAL {}", a.id);
-        }
-        print_animal(a);
-    }
-    if !t.products.is_empty() {
-        println!("\nMADE FROM IT (trace forward)");
-        for p in &t.products {
-            if p.depth <= 1 {
-                println!(
-                    "  {} {}, {:.1} kg, {}",
-                    p.id,
-                    p.product,
-                    p.grams as f64 / 1000.0,
-                    p.date
-                );
-            } else {
-                let sold = p.sale.as_ref().map_or_else(
-                    || "not sold yet".to_owned(),
-                    |(d, _, price)| format!("sold {d} for ¥{price}"),
-                );
-                let indent = "  ".repeat(usize::try_from(p.depth).unwrap_or(1));
-                println!("{indent}└ {} {}, {sold}", p.id, p.product);
-            }
-        }
-    }
-    let v = &t.verification;
-    println!(
-        "\nVERIFICATION: {} — {} records in {} chains, {:.1} ms",
-        v.verdict.to_uppercase(),
-        v.records,
-        v.chains,
-        v.millis
-    );
-    for (party, role, n) in &v.signers {
-        println!("  {n:>5} signed by {party} ({role})");
-    }
-    println!("  covers: {}", v.coverage);
-}
-
-fn print_animal(a: &AnimalSummary) {
-    println!("\nANIMAL {}", a.id);
-    println!("  breed      {}", a.breed);
-    println!("  sex        {}", a.sex);
-    println!("  born       {} at {}", a.birth_date, a.origin);
-    println!("  age        {} days (at {})", a.age_days, a.last_record);
-    if let (Some(first), Some(last)) = (a.weights.first(), a.weights.last()) {
-        println!(
-            "  weight     {} on {} → {} on {} ({} weighings)",
-            kg(first.1),
-            first.0,
-            kg(last.1),
-            last.0,
-            a.weights.len()
-        );
-        let step = (a.weights.len() / 8).max(1);
-        let line: Vec<String> = a
-            .weights
-            .iter()
-            .step_by(step)
-            .map(|(d, g)| format!("{d} {}", kg(*g)))
-            .collect();
-        println!("             {}", line.join(" · "));
-    }
-    let s = &a.steps;
-    println!(
-        "  steps      {} a day on average; {} of {} recorded days at or above 15,000; {} days missing",
-        s.average, s.days_at_goal, s.days_recorded, s.missing_days
-    );
-    println!(
-        "  feed       {:.1} kg in all: {}",
-        a.feed_grams as f64 / 1000.0,
-        a.feed_kinds.join(", ")
-    );
-    for tr in &a.treatments {
-        let respected = match tr.respected {
-            Some(true) => ", respected before slaughter",
-            Some(false) => ", NOT respected before slaughter",
-            None => "",
-        };
-        println!(
-            "  treatment  {} {}: {} (withdrawal {} days, until {}{respected})",
-            tr.date, tr.kind, tr.product, tr.withdrawal_days, tr.withdrawal_ends
-        );
-    }
-    for (d, what) in &a.inspections {
-        println!("  inspection {d} {what}");
-    }
-    for (d, from, to) in &a.moves {
-        println!("  move       {d} {from} → {to}");
-    }
-    for (d, who) in &a.custodians {
-        println!("  custody    {d} → {who}");
-    }
-    if let Some((d, g)) = &a.slaughter {
-        println!("  slaughter  {d}, carcass {}", kg(*g));
-    }
-}
-
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let id = a.id.as_deref().map(parse_id).transpose()?;
@@ -345,7 +203,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&t)?);
     } else {
-        print_report(&t);
+        print!("{t}");
     }
     match svg_path {
         Some(Ok(p)) => eprintln!("chart: {}", p.display()),

@@ -209,6 +209,88 @@ impl Writer for CompareWriter<'_> {
     }
 }
 
+/// Reads a value from its text form (`FromStr`) in human-readable formats such as JSON;
+/// the binary format keeps each type's derived form.
+pub(crate) struct FromStrVisitor<T> {
+    expecting: &'static str,
+    from_millis: Option<fn(i64) -> T>,
+}
+
+impl<T> FromStrVisitor<T> {
+    pub(crate) const fn new(expecting: &'static str) -> Self {
+        Self {
+            expecting,
+            from_millis: None,
+        }
+    }
+
+    /// Also accepts an integer, converted by `from_integer`.
+    pub(crate) const fn with_integers(expecting: &'static str, from_integer: fn(i64) -> T) -> Self {
+        Self {
+            expecting,
+            from_millis: Some(from_integer),
+        }
+    }
+}
+
+impl<T> serde::de::Visitor<'_> for FromStrVisitor<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<T, E> {
+        match self.from_millis {
+            Some(f) => Ok(f(v)),
+            None => Err(E::invalid_type(serde::de::Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<T, E> {
+        match (self.from_millis, i64::try_from(v)) {
+            (Some(f), Ok(v)) => Ok(f(v)),
+            _ => Err(E::invalid_type(serde::de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+}
+
+/// `Serialize` and `Deserialize` for a type with a text form (`Display` + `FromStr`):
+/// the text in human-readable formats, `$wire` (the derived binary form, built from and
+/// turned into the type) otherwise.
+macro_rules! text_in_human_formats {
+    ($name:ty, $wire:ident, $expecting:literal) => {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.collect_str(self)
+                } else {
+                    $wire::from(self).serialize(s)
+                }
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                if d.is_human_readable() {
+                    d.deserialize_str($crate::encoding::FromStrVisitor::<Self>::new($expecting))
+                } else {
+                    <$wire as ::serde::Deserialize>::deserialize(d).map(Self::from)
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_in_human_formats;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,7 @@ pub enum EndReason {
 /// A pointer from a record to a record of another subject: the parent's subject and the
 /// ID of the exact parent record, so a trace can walk across subjects and check both ends.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LineageRef {
     /// The parent subject.
     pub subject: SubjectId,
@@ -205,6 +206,7 @@ pub struct LineageRef {
 
 /// Registration of an animal: the first record of its chain.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Species (must agree with the ear tag's species digit).
     pub species: Species,
@@ -223,7 +225,11 @@ pub struct Registration {
 }
 
 /// What happened to a subject. Closed set; units are integers (grams, days, steps).
+///
+/// In JSON (docs/EVENTS.md) an event is an object with one key, the variant's name, whose
+/// value holds its fields: `{"Weighing": {"grams": 95000}}`. Unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Event {
     /// An animal is registered (breed, sex, birth date, origin, parents). Boxed: it is the

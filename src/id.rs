@@ -465,7 +465,7 @@ impl FromStr for GtinLot {
 /// assert_eq!(err.to_string(), "ear tag must be 15 digits, got 14");
 /// # Ok::<(), agritrace::IdError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum SubjectId {
     /// A China livestock ear tag.
@@ -487,6 +487,34 @@ impl SubjectId {
         }
     }
 
+    /// Reads an ID as a person types it: with its scheme prefix (`eartag:…`,
+    /// `iso11784:…`, `lot:…`), or 15 bare digits (an ear tag), or `GTIN14/LOT` (a lot).
+    /// Surrounding white space is ignored.
+    ///
+    /// # Example
+    /// ```
+    /// use agritrace::SubjectId;
+    /// let pig = SubjectId::parse_typed(" 161083000000042 ")?;
+    /// assert_eq!(pig.to_string(), "eartag:161083000000042");
+    /// let lot = SubjectId::parse_typed("09506000134352/L-1")?;
+    /// assert_eq!(lot.to_string(), "lot:09506000134352/L-1");
+    /// assert!(SubjectId::parse_typed("16108300000004").is_err());
+    /// # Ok::<(), agritrace::IdError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`IdError`] saying what is wrong.
+    pub fn parse_typed(s: &str) -> Result<Self, IdError> {
+        let s = s.trim();
+        if s.contains(':') {
+            s.parse()
+        } else if s.contains('/') {
+            s.parse().map(Self::Lot)
+        } else {
+            s.parse().map(Self::EarTag)
+        }
+    }
+
     /// The species, when the scheme encodes it (China ear tags do).
     #[must_use]
     pub fn species(&self) -> Option<Species> {
@@ -494,6 +522,56 @@ impl SubjectId {
             Self::EarTag(t) => Some(t.species()),
             _ => None,
         }
+    }
+}
+
+/// The binary form of a [`SubjectId`] (the derived enum the format has always had; same
+/// variants in the same order), borrowed for writing.
+#[derive(Serialize)]
+#[serde(rename = "SubjectId")]
+enum SubjectIdRef<'a> {
+    EarTag(&'a EarTag),
+    Iso11784(&'a Iso11784),
+    Lot(&'a GtinLot),
+}
+
+/// The binary form of a [`SubjectId`], owned for reading.
+#[derive(Deserialize)]
+#[serde(rename = "SubjectId")]
+enum SubjectIdWire {
+    EarTag(EarTag),
+    Iso11784(Iso11784),
+    Lot(GtinLot),
+}
+
+/// In binary formats the enum; in human-readable ones (JSON) the text form,
+/// `eartag:161083000000042`.
+impl Serialize for SubjectId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return s.collect_str(self);
+        }
+        match self {
+            Self::EarTag(t) => SubjectIdRef::EarTag(t),
+            Self::Iso11784(c) => SubjectIdRef::Iso11784(c),
+            Self::Lot(l) => SubjectIdRef::Lot(l),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SubjectId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return d.deserialize_str(crate::encoding::FromStrVisitor::<Self>::new(
+                "an ID such as eartag:161083000000042, or lot:09506000134352/L-1",
+            ));
+        }
+        Ok(match SubjectIdWire::deserialize(d)? {
+            SubjectIdWire::EarTag(t) => Self::EarTag(t),
+            SubjectIdWire::Iso11784(c) => Self::Iso11784(c),
+            SubjectIdWire::Lot(l) => Self::Lot(l),
+        })
     }
 }
 

@@ -129,7 +129,7 @@ pub use crate::record::{
 };
 pub use crate::signing::{KeyWeakness, PublicKey, Signer};
 pub use crate::store::{Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError};
-pub use crate::time::{Day, Timestamp};
+pub use crate::time::{Day, TimeParseError, Timestamp};
 pub use crate::tlog::*;
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,

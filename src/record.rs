@@ -22,8 +22,29 @@ pub const SIGNATURE_LEN: usize = 64;
 /// A record ID: `SHA-256("agritrace/v1/record\0" || body bytes)`.
 ///
 /// The signature is not part of the ID, so one body has exactly one ID.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct RecordId(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
+///
+/// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId([u8; 32]);
+
+/// The binary form of a [`RecordId`], as the format has always had it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "RecordId")]
+struct RecordIdWire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
+
+impl From<&RecordId> for RecordIdWire {
+    fn from(id: &RecordId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl From<RecordIdWire> for RecordId {
+    fn from(w: RecordIdWire) -> Self {
+        Self(w.0)
+    }
+}
+
+crate::encoding::text_in_human_formats!(RecordId, RecordIdWire, "a record ID as 64 hex digits");
 
 impl RecordId {
     /// The ID of exactly these body bytes.

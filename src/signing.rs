@@ -14,8 +14,29 @@ use crate::record::{RecordId, SIGNATURE_LEN};
 
 /// An Ed25519 public key, as 32 bytes. Checked for safety when added to a
 /// [`TrustStore`](crate::TrustStore), not here.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PublicKey(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
+///
+/// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PublicKey([u8; 32]);
+
+/// The binary form of a [`PublicKey`], as the format has always had it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "PublicKey")]
+struct PublicKeyWire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
+
+impl From<&PublicKey> for PublicKeyWire {
+    fn from(k: &PublicKey) -> Self {
+        Self(k.0)
+    }
+}
+
+impl From<PublicKeyWire> for PublicKey {
+    fn from(w: PublicKeyWire) -> Self {
+        Self(w.0)
+    }
+}
+
+crate::encoding::text_in_human_formats!(PublicKey, PublicKeyWire, "a public key as 64 hex digits");
 
 impl PublicKey {
     /// Wraps 32 bytes.

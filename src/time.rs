@@ -1,11 +1,17 @@
 //! Integer time types: instants in milliseconds and calendar days, both since the Unix epoch (UTC).
 
 use std::fmt;
+use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::encoding::FromStrVisitor;
 
 /// An instant: milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// In binary formats an `i64`; in human-readable ones (JSON) an RFC 3339 string such as
+/// `"2026-03-01T08:30:00.000Z"` (integer milliseconds are read too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 impl Timestamp {
@@ -58,8 +64,76 @@ impl fmt::Display for Timestamp {
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
+impl FromStr for Timestamp {
+    type Err = TimeParseError;
+
+    /// RFC 3339: `2026-03-01T08:30:00Z`, with optional fractional seconds (up to
+    /// milliseconds) and a `Z` or `±HH:MM` offset (`2026-03-01T16:30:00+08:00` is the same
+    /// instant). A lower-case `t` or `z`, or a space for `T`, is accepted as RFC 3339
+    /// allows.
+    ///
+    /// # Example
+    /// ```
+    /// use agritrace::Timestamp;
+    /// let t: Timestamp = "2026-03-01T16:30:00.250+08:00".parse()?;
+    /// assert_eq!(t.to_string(), "2026-03-01T08:30:00.250Z");
+    /// assert!("2026-03-01".parse::<Timestamp>().is_err());
+    /// # Ok::<(), agritrace::TimeParseError>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self, TimeParseError> {
+        let err = |what| TimeParseError::new(s, what);
+        let b = s.as_bytes();
+        if b.len() < 20 {
+            return Err(err("expected YYYY-MM-DDTHH:MM:SS and Z or an offset"));
+        }
+        let day = parse_day(&b[..10]).ok_or_else(|| err("bad date"))?;
+        if !matches!(b[10], b'T' | b't' | b' ') {
+            return Err(err("expected T between date and time"));
+        }
+        let time = (number(&b[11..13]), number(&b[14..16]), number(&b[17..19]));
+        let (Some(h), Some(m), Some(sec)) = time else {
+            return Err(err("bad time of day"));
+        };
+        if b[13] != b':' || b[16] != b':' || h > 23 || m > 59 || sec > 59 {
+            return Err(err("bad time of day"));
+        }
+        let mut rest = &b[19..];
+        let mut millis = 0i64;
+        if let Some((b'.', frac)) = rest.split_first() {
+            let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || digits > 3 {
+                return Err(err("fractional seconds must have 1 to 3 digits"));
+            }
+            for (i, &c) in frac[..digits].iter().enumerate() {
+                millis += i64::from(c - b'0') * [100, 10, 1][i];
+            }
+            rest = &frac[digits..];
+        }
+        let offset_minutes = match rest {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let (Some(oh), Some(om)) = (number(&[*h1, *h2]), number(&[*m1, *m2])) else {
+                    return Err(err("bad offset"));
+                };
+                if oh > 23 || om > 59 {
+                    return Err(err("bad offset"));
+                }
+                let minutes = oh * 60 + om;
+                if *sign == b'-' { -minutes } else { minutes }
+            }
+            _ => return Err(err("expected Z or an offset like +08:00 after the time")),
+        };
+        let ms = i64::from(day.0) * MILLIS_PER_DAY
+            + ((h * 60 + m - offset_minutes) * 60 + sec) * 1000
+            + millis;
+        Ok(Self(ms))
+    }
+}
+
 /// A calendar day: days since 1970-01-01 (UTC), used for birth dates and daily counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// In binary formats an `i32`; in human-readable ones (JSON) `"YYYY-MM-DD"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(i32);
 
 impl Day {
@@ -128,6 +202,63 @@ impl Day {
     }
 }
 
+impl FromStr for Day {
+    type Err = TimeParseError;
+
+    /// `YYYY-MM-DD`.
+    ///
+    /// # Example
+    /// ```
+    /// use agritrace::Day;
+    /// let d: Day = "2026-03-01".parse()?;
+    /// assert_eq!(Some(d), Day::from_ymd(2026, 3, 1));
+    /// assert!("2026-02-30".parse::<Day>().is_err());
+    /// # Ok::<(), agritrace::TimeParseError>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self, TimeParseError> {
+        if s.len() != 10 {
+            return Err(TimeParseError::new(s, "expected YYYY-MM-DD"));
+        }
+        parse_day(s.as_bytes()).ok_or_else(|| TimeParseError::new(s, "not a date as YYYY-MM-DD"))
+    }
+}
+
+/// A `YYYY-MM-DD` date in exactly 10 bytes.
+fn parse_day(b: &[u8]) -> Option<Day> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(number(&b[..4])?).ok()?;
+    let month = u32::try_from(number(&b[5..7])?).ok()?;
+    let day = u32::try_from(number(&b[8..10])?).ok()?;
+    Day::from_ymd(year, month, day)
+}
+
+/// A run of ASCII digits as a number (at most 4 digits are passed).
+fn number(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, &c| n * 10 + i64::from(c - b'0')))
+}
+
+/// A date or instant that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?}: {what}")]
+pub struct TimeParseError {
+    input: String,
+    what: &'static str,
+}
+
+impl TimeParseError {
+    fn new(input: &str, what: &'static str) -> Self {
+        Self {
+            input: input.chars().take(40).collect(),
+            what,
+        }
+    }
+}
+
 impl fmt::Display for Day {
     /// `YYYY-MM-DD`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,6 +273,58 @@ fn days_in_month(year: i32, month: u32) -> u32 {
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
+    }
+}
+
+/// The binary form: the derive of the newtype, as the format has always had it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Timestamp")]
+struct TimestampWire(i64);
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Day")]
+struct DayWire(i32);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            TimestampWire(self.0).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(FromStrVisitor::<Self>::with_integers(
+                "an RFC 3339 time such as 2026-03-01T08:30:00Z, or integer milliseconds",
+                Self::from_millis,
+            ))
+        } else {
+            TimestampWire::deserialize(d).map(|w| Self(w.0))
+        }
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            DayWire(self.0).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_str(FromStrVisitor::<Self>::new("a date as YYYY-MM-DD"))
+        } else {
+            DayWire::deserialize(d).map(|w| Self(w.0))
+        }
     }
 }
 
@@ -163,6 +346,54 @@ mod tests {
         );
         assert_eq!(Day::from_ymd(1900, 2, 29), None);
         assert_eq!(Day::from_ymd(2026, 13, 1), None);
+    }
+
+    #[test]
+    fn rfc3339_round_trips_and_offsets() {
+        for ms in (-5_000_000_000_000i64..5_000_000_000_000).step_by(7_777_777_777) {
+            let t = Timestamp(ms);
+            assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t), "{t}");
+            assert_eq!(t.day().to_string().parse::<Day>(), Ok(t.day()));
+        }
+        let utc: Timestamp = "2026-03-01T08:30:00Z".parse().unwrap_or(Timestamp(0));
+        for same in [
+            "2026-03-01T16:30:00+08:00",
+            "2026-03-01t08:30:00z",
+            "2026-03-01 08:30:00.000Z",
+            "2026-03-01T03:00:00-05:30",
+        ] {
+            assert_eq!(same.parse::<Timestamp>(), Ok(utc), "{same}");
+        }
+        assert_eq!(
+            "2026-03-01T08:30:00.5Z".parse::<Timestamp>(),
+            Ok(utc.saturating_add_millis(500))
+        );
+        for bad in [
+            "",
+            "2026-03-01",
+            "2026-03-01T08:30:00",
+            "2026-02-30T08:30:00Z",
+            "2026-03-01T24:00:00Z",
+            "2026-03-01T08:60:00Z",
+            "2026-03-01T08:30:60Z",
+            "2026-03-01T08:30:00.1234Z",
+            "2026-03-01T08:30:00.Z",
+            "2026-03-01T08:30:00+8:00",
+            "2026-03-01T08:30:00+08:00x",
+            "2026-03-01T08:30:00+24:00",
+            "+026-03-01T08:30:00Z",
+            "2026-03-01T08:30:00Z\n",
+            "２026-03-01T08:30:00Z",
+        ] {
+            let e = bad.parse::<Timestamp>();
+            assert!(e.is_err(), "{bad:?} parsed as {e:?}");
+        }
+        let e = "2026-13-01T00:00:00Z".parse::<Timestamp>().err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("\"2026-13-01T00:00:00Z\": bad date")
+        );
+        assert!("2026-3-01".parse::<Day>().is_err());
     }
 
     #[test]

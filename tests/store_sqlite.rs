@@ -65,6 +65,11 @@ fn conformance_concurrent_threads() {
 }
 
 #[test]
+fn conformance_large_batches() {
+    store_suite::large_batches(&fresh("large_batches"));
+}
+
+#[test]
 fn conformance_every_reason_refused() {
     suite::every_reason_refused(&fresh("every_reason"), &operator());
 }

@@ -8,8 +8,6 @@
 //! CPU-bound part (decode, signer, signature, batched) runs before the backend takes its
 //! write lock; the rest runs inside the write transaction, against what is stored.
 
-use rayon::prelude::*;
-
 use super::{ChainTip, Conflict, StoreError};
 use crate::error::Reason;
 use crate::id::SubjectId;
@@ -19,8 +17,26 @@ use crate::trust::{Policy, TrustStore};
 use crate::verify::check::{self, Linked as _};
 use crate::verify::sig;
 
-/// Signatures checked in one batch when admitting many records.
-const BATCH: usize = 256;
+/// Records judged at a time (their signatures checked as one batch) while the records
+/// before them are placed (see `SqliteStore::admit_all`).
+pub(crate) const CHUNK: usize = 128;
+
+/// Threads that judge chunks ahead of the placing thread, at most.
+pub(crate) const MAX_HELPERS: usize = 4;
+
+/// The chunks a batch of `len` records is judged in: small ones first, so that placing
+/// starts soon, then [`CHUNK`] records each (32, 32, 64, 64, 128, 128, …).
+pub(crate) fn chunks(len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(len / CHUNK + 4);
+    let mut start = 0;
+    while start < len {
+        let size = (32usize << (out.len() / 2)).min(CHUNK);
+        let end = (start + size).min(len);
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
 
 /// A record judged on its own: decoded, with its signer and signature verdict.
 pub(crate) struct Candidate<'r> {
@@ -39,59 +55,54 @@ impl Candidate<'_> {
     }
 }
 
-/// Judges `records` on their own: decode, signer, and signatures in parallel batches.
+/// Judges `records` on their own, on this thread: decode, signer, and the signatures as
+/// one batch (split in halves on failure, so each record gets its own verdict).
 pub(crate) fn prepare<'r>(
     records: &'r [SignedRecord],
     trust: &TrustStore,
     policy: &Policy,
 ) -> Vec<Candidate<'r>> {
-    let judge = |chunk: &'r [SignedRecord]| -> Vec<Candidate<'r>> {
-        let mut out: Vec<Candidate<'r>> = chunk
-            .iter()
-            .map(|record| {
-                let id = record.id();
-                let body = RecordBody::decode(record.body()).map_err(Reason::Decode);
-                let signed = match &body {
-                    Ok(b) => check::signer(trust, policy, b).map(|_| ()),
-                    Err(e) => Err(e.clone()),
-                };
-                Candidate {
-                    record,
-                    id,
-                    body,
-                    signed,
-                }
-            })
-            .collect();
-        let mut items = Vec::new();
-        let mut at = Vec::new();
-        for (i, c) in out.iter().enumerate() {
-            if let (Ok(()), Ok(b)) = (&c.signed, &c.body)
-                && let Some(key) = trust.get(b.signer())
-            {
-                items.push(sig::record_item(
-                    &key.verifying,
-                    c.record.signature(),
-                    &c.id,
-                ));
-                at.push(i);
+    let mut out: Vec<Candidate<'r>> = records
+        .iter()
+        .map(|record| {
+            let id = record.id();
+            let body = RecordBody::decode(record.body()).map_err(Reason::Decode);
+            let signed = match &body {
+                Ok(b) => check::signer(trust, policy, b).map(|_| ()),
+                Err(e) => Err(e.clone()),
+            };
+            Candidate {
+                record,
+                id,
+                body,
+                signed,
             }
+        })
+        .collect();
+    let mut items = Vec::new();
+    let mut at = Vec::new();
+    for (i, c) in out.iter().enumerate() {
+        if let (Ok(()), Ok(b)) = (&c.signed, &c.body)
+            && let Some(key) = trust.get(b.signer())
+        {
+            items.push(sig::record_item(
+                &key.verifying,
+                c.record.signature(),
+                &c.id,
+            ));
+            at.push(i);
         }
-        let mut ok = vec![false; items.len()];
-        sig::bisect(&items, &mut ok, 0, &|i| {
-            items[i].clone().verify_single().is_ok()
-        });
-        for (i, good) in at.into_iter().zip(ok) {
-            if !good {
-                out[i].signed = Err(Reason::BadSignature);
-            }
-        }
-        out
-    };
-    if records.len() <= BATCH {
-        return judge(records);
     }
-    records.par_chunks(BATCH).flat_map_iter(judge).collect()
+    let mut ok = vec![false; items.len()];
+    sig::bisect(&items, &mut ok, 0, &|i| {
+        items[i].clone().verify_single().is_ok()
+    });
+    for (i, good) in at.into_iter().zip(ok) {
+        if !good {
+            out[i].signed = Err(Reason::BadSignature);
+        }
+    }
+    out
 }
 
 /// What admission reads from a backend, inside its write transaction (so it sees the

@@ -563,3 +563,58 @@ pub fn check_no_loss<S: Store>(
         "log positions have a gap"
     );
 }
+
+/// A batch spanning many of the chunks admission judges ahead of placing (and records of
+/// many subjects interleaved): a bad record deep inside is refused with its own index and
+/// nothing is written; the good batch is stored whole, with every tip and lineage count
+/// right.
+pub fn large_batches<S: Store>(store: &S) {
+    let k = keys();
+    let pigs: Vec<SubjectId> = (0..60)
+        .map(|i| format!("eartag:161083000{:06}", 100 + i).parse().unwrap())
+        .collect();
+    let chains: Vec<Vec<SignedRecord>> = pigs.iter().map(|p| build(p, 0, life(&k))).collect();
+    // Round-robin across pigs, so each chunk holds records of many subjects.
+    let longest = chains.iter().map(Vec::len).max().unwrap();
+    let mut batch: Vec<SignedRecord> = (0..longest)
+        .flat_map(|i| chains.iter().filter_map(move |c| c.get(i).cloned()))
+        .collect();
+    batch.extend(lineage_set(&k));
+    assert!(batch.len() > 1_000, "{} records", batch.len());
+    store.append_batch(&batch[..3]).unwrap();
+    for bad_at in [700, batch.len() - 1] {
+        let mut bad = batch[3..].to_vec();
+        let i = bad_at - 3;
+        let mut sig = *bad[i].signature();
+        sig[9] ^= 1;
+        bad[i] = SignedRecord::from_parts(bad[i].body().to_vec(), sig);
+        match store.append_batch(&bad) {
+            Err(StoreError::Refused {
+                index,
+                conflict: Conflict::Refused(Reason::BadSignature),
+                ..
+            }) if index == i => {}
+            other => panic!("expected record {i} refused for its signature, got {other:?}"),
+        }
+        assert_eq!(
+            store.len().unwrap(),
+            3,
+            "nothing of a refused batch is written"
+        );
+        assert_eq!(store.tip(&pigs[0]).unwrap().unwrap().seq, 0);
+        assert!(store.tip(&pigs[59]).unwrap().is_none());
+        store.check_integrity().unwrap();
+    }
+    assert_eq!(store.append_batch(&batch[3..]).unwrap(), 3);
+    assert_eq!(store.len().unwrap(), batch.len() as u64);
+    for (p, c) in pigs.iter().zip(&chains) {
+        let tip = store.tip(p).unwrap().unwrap();
+        assert_eq!(
+            (tip.seq, tip.id),
+            (c.len() as u64 - 1, c.last().unwrap().id())
+        );
+    }
+    assert_eq!(store.children_count(&pig()).unwrap(), 1);
+    assert_eq!(store.children_count(&cut()).unwrap(), 1);
+    store.check_integrity().unwrap();
+}
