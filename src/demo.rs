@@ -55,6 +55,9 @@ pub struct DemoConfig {
     pub produce: bool,
 }
 
+/// The seed of the demo's operator (log) key: public, for demo data only.
+pub const DEMO_OPERATOR_SEED: [u8; 32] = [0xA1; 32];
+
 impl DemoConfig {
     /// The default demo: 300 pigs on 3 farms over 420 days from 2025-03-01, with produce
     /// lots. Builds in a few seconds.
@@ -110,7 +113,7 @@ impl DemoConfig {
     /// # Errors
     /// Never in practice ([`DEMO_ORIGIN`] is a valid key name).
     pub fn operator(&self) -> Result<LogSigner, CheckpointError> {
-        LogSigner::new(DEMO_ORIGIN, Signer::from_seed([0xA1; 32]))
+        LogSigner::new(DEMO_ORIGIN, Signer::from_seed(DEMO_OPERATOR_SEED))
     }
 
     /// Pins the demo operator in a new store at `path` (in memory for `None`) and grants

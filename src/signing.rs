@@ -155,6 +155,20 @@ impl Signer {
         self.public
     }
 
+    /// The 32-byte seed this signer was made from: the secret, for writing it to a key
+    /// file. Zeroized when dropped.
+    ///
+    /// # Example
+    /// ```
+    /// use agritrace::Signer;
+    /// let s = Signer::generate();
+    /// assert_eq!(Signer::from_seed(*s.seed()).public_key(), s.public_key());
+    /// ```
+    #[must_use]
+    pub fn seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.key.to_bytes())
+    }
+
     /// Signs a record ID (with the signature domain tag in front).
     pub(crate) fn sign_record_id(&self, id: &RecordId) -> [u8; SIGNATURE_LEN] {
         self.key

@@ -328,8 +328,14 @@ fn check_against_bookkeeping<S: Store>(
     Ok(())
 }
 
-/// `id`, everything it came from and everything made from it.
-pub(crate) fn lineage_closure<S: Store>(
+/// The subjects a trace of `id` reads: `id`, everything it came from (ancestors, up
+/// through lineage parents) and everything made from it (descendants), each once, whatever
+/// the shape of the lineage. At most [`MAX_TRACE_SUBJECTS`].
+///
+/// # Errors
+/// [`TraceError::NotFound`] when `id` has no records; [`TraceError::TooLarge`];
+/// [`TraceError::Store`].
+pub fn lineage_closure<S: Store>(
     store: &S,
     id: &SubjectId,
 ) -> Result<BTreeSet<SubjectId>, TraceError> {

@@ -412,6 +412,23 @@ impl Witness {
         self.logs.insert(policy.origin.clone(), (solo, None));
     }
 
+    /// Follows the log `policy` names from `cosigned`, the last checkpoint this witness
+    /// cosigned for it (as kept between runs): the next [`Witness::cosign`] must be
+    /// consistent with it.
+    ///
+    /// # Errors
+    /// [`CheckpointError`] when `cosigned` is not a checkpoint of that log signed by its
+    /// key.
+    pub fn resume(&mut self, policy: &LogPolicy, cosigned: &str) -> Result<(), CheckpointError> {
+        let solo = LogPolicy::new(&policy.origin, policy.log.clone());
+        let cp = solo.verify(cosigned)?;
+        self.logs.insert(
+            policy.origin.clone(),
+            (solo, Some((cp.checkpoint, cosigned.to_owned()))),
+        );
+        Ok(())
+    }
+
     /// Checks `note` against the last cosigned checkpoint of its log with the consistency
     /// `proof`, and on success returns the note with this witness's cosignature added.
     ///

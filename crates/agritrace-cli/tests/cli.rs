@@ -1,0 +1,582 @@
+//! The `agritrace` binary, run as an operator runs it: every command's happy path, every
+//! documented exit status, and bad input refused with a clear message and the store
+//! unchanged (its log size and root compared before and after).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const PIG: &str = "eartag:161083000000301";
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data")
+        .join(name)
+}
+
+/// A scratch directory with a store in it, removed when dropped.
+struct Site {
+    dir: PathBuf,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    fn code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    fn says(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?}\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+impl Site {
+    fn new(name: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "agritrace-cli-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_agritrace"));
+        c.current_dir(&self.dir)
+            .args(args)
+            .env_remove("AGRITRACE_STORE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        finish(self.command(args).output().unwrap())
+    }
+
+    fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        finish(child.wait_with_output().unwrap())
+    }
+
+    /// The log's size and root, from a fresh checkpoint.
+    fn head(&self) -> String {
+        let note = self.run(&["checkpoint"]).ok().stdout;
+        note.lines().take(3).collect::<Vec<_>>().join("\n")
+    }
+
+    /// A store with a farm, a scale and a vet trusted, and the example week appended.
+    fn with_week(name: &str) -> (Self, String) {
+        let s = Self::new(name);
+        let vkey = s
+            .run(&["init", "--origin", "log.test-coop.example/pigs"])
+            .ok()
+            .stdout
+            .trim()
+            .to_owned();
+        for (who, role, file) in [
+            ("farm", "Farm", "farm.key"),
+            ("scale", "Device", "scale.key"),
+            ("vet", "Vet", "vet.key"),
+        ] {
+            s.run(&["keygen", "--name", who, "--out", file]).ok();
+            s.run(&[
+                "trust",
+                "grant",
+                file,
+                "--party",
+                who,
+                "--role",
+                role,
+                "--from",
+                "2026-01-01",
+            ])
+            .ok()
+            .says("granted");
+        }
+        let farm = std::fs::read_to_string(data("farm.jsonl")).unwrap();
+        s.run_with_input(&["append", "--key", "farm.key"], &farm)
+            .ok()
+            .says("appended 2 records");
+        s.run(&[
+            "append",
+            "--key",
+            "scale.key",
+            data("week.jsonl").to_str().unwrap(),
+        ])
+        .ok()
+        .says("appended 16 records");
+        s.run(&[
+            "append",
+            "--key",
+            "vet.key",
+            data("vet.jsonl").to_str().unwrap(),
+        ])
+        .ok()
+        .says("appended 1 record ");
+        (s, vkey)
+    }
+}
+
+fn finish(o: Output) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = o;
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_ledger_from_init_to_an_offline_bundle() {
+    let (s, vkey) = Site::with_week("walk");
+    assert!(vkey.starts_with("log.test-coop.example/pigs+"), "{vkey}");
+    let mode = std::fs::metadata(s.path("agritrace.operator.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let list = s.run(&["trust", "list", "--json"]).ok().stdout;
+    let keys: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 3);
+    assert_eq!(keys[0]["valid_from"], "2026-01-01T00:00:00.000Z");
+    s.run(&["trust", "list"])
+        .ok()
+        .says("3 keys, 3 trust statements");
+    s.run(&["trust", "history"]).ok().says("agritrace-trust/v1");
+
+    s.run(&["verify"])
+        .ok()
+        .says("VERIFIED agritrace.sqlite: 19 records in 1 chains");
+    s.run(&["verify", "--threads", "1"]).ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&s.run(&["verify", "--json"]).ok().stdout).unwrap();
+    assert_eq!(
+        (v["verified"].as_bool(), v["records"].as_u64()),
+        (Some(true), Some(19))
+    );
+
+    s.run(&["trace", "161083000000301"])
+        .ok()
+        .says("ANIMAL eartag:161083000000301")
+        .says("at or above 15,000")
+        .says("classical swine fever vaccine")
+        .says("VERIFICATION: VERIFIED — 19 records in 1 chains");
+    let t: serde_json::Value = serde_json::from_str(
+        &s.run(&["trace", "--json", "--svg", "pig.svg", PIG])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(t["animal"]["breed"], "Bamei 八眉猪");
+    assert!(
+        std::fs::read_to_string(s.path("pig.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+
+    // An offline bundle, verified against the pinned log key only.
+    s.run(&["bundle", "export", PIG, "pig.bundle"])
+        .ok()
+        .says("wrote pig.bundle");
+    s.run(&["bundle", "verify", "pig.bundle", "--log-key", &vkey])
+        .ok()
+        .says("VERIFIED pig.bundle: eartag:161083000000301");
+    let other_vkey = s
+        .run(&[
+            "--store",
+            "third.sqlite",
+            "init",
+            "--origin",
+            "log.test-coop.example/pigs",
+        ])
+        .ok()
+        .stdout;
+    s.run(&[
+        "bundle",
+        "verify",
+        "pig.bundle",
+        "--log-key",
+        other_vkey.trim(),
+    ])
+    .code(1)
+    .says("REJECTED pig.bundle");
+}
+
+#[test]
+fn ledger_files_out_and_into_another_store() {
+    let (s, _) = Site::with_week("files");
+    // Ledger files out and into a second store that trusts the same keys.
+    s.run(&["export", "all.ledger"])
+        .ok()
+        .says("exported 19 records");
+    s.run(&["export", "--subject", "161083000000301", "pig.ledger"])
+        .ok()
+        .says("exported 19 records");
+    s.run(&["verify", "all.ledger"])
+        .ok()
+        .says("VERIFIED all.ledger: 19 records");
+    let other = ["--store", "other.sqlite"];
+    s.run(&[&other[..], &["init"]].concat()).ok();
+    for file in ["farm.key", "scale.key", "vet.key"] {
+        let role = match file {
+            "farm.key" => "Farm",
+            "scale.key" => "Device",
+            _ => "Vet",
+        };
+        s.run(
+            &[
+                &other[..],
+                &[
+                    "trust",
+                    "grant",
+                    file,
+                    "--party",
+                    "p",
+                    "--role",
+                    role,
+                    "--from",
+                    "2026-01-01",
+                ],
+            ]
+            .concat(),
+        )
+        .ok();
+    }
+    s.run(&[&other[..], &["import", "all.ledger"]].concat())
+        .ok()
+        .says("imported 19 of 19 records");
+    s.run(&[&other[..], &["import", "all.ledger"]].concat())
+        .ok()
+        .says("imported 0 of 19 records from all.ledger (19 already stored)");
+    s.run(&[&other[..], &["verify"]].concat()).ok();
+}
+
+#[test]
+fn checkpoints_and_a_witness_that_refuses_rollback() {
+    let (s, vkey) = Site::with_week("witness");
+    s.run(&[
+        "keygen",
+        "--name",
+        "witness.county-bureau",
+        "--out",
+        "w.key",
+    ])
+    .ok();
+    s.run(&["checkpoint", "--out", "cp19"]).ok().says("size 19");
+    let cosign = |cp: &str, proof: Option<&str>| {
+        let mut args = vec![
+            "witness",
+            "cosign",
+            "--key",
+            "w.key",
+            "--log-key",
+            &vkey,
+            "--state",
+            "w.state",
+        ];
+        if let Some(p) = proof {
+            args.extend(["--proof", p]);
+        }
+        args.push(cp);
+        s.run(&args)
+    };
+    cosign("cp19", None).ok().says("— witness.county-bureau ");
+    // The log grows; the witness cosigns the new head with a consistency proof.
+    let more = "{\"subject\": \"eartag:161083000000301\", \"time\": \"2026-11-10T10:00:00+08:00\", \"event\": {\"Weighing\": {\"grams\": 23500}}}\n";
+    s.run_with_input(&["append", "--key", "scale.key"], more)
+        .ok();
+    s.run(&[
+        "checkpoint",
+        "--out",
+        "cp20",
+        "--proof-from",
+        "19",
+        "--proof-out",
+        "p20",
+    ])
+    .ok();
+    cosign("cp20", Some("p20")).ok();
+    // Going back to size 19 is a rollback: refused, status 1.
+    cosign("cp19", None).code(1).says("not cosigned");
+    // The same head again is cosigned again.
+    cosign("cp20", None).ok();
+}
+
+#[test]
+fn revoked_keys_and_rotations() {
+    let (s, _) = Site::with_week("revoke");
+    let before = s.head();
+    s.run(&["trust", "revoke", "scale.key", "--at", "2026-11-10"])
+        .ok()
+        .says("revoked");
+    let late = "{\"subject\": \"eartag:161083000000301\", \"time\": \"2026-11-11T10:00:00+08:00\", \"event\": {\"Weighing\": {\"grams\": 23500}}}\n";
+    s.run_with_input(&["append", "--key", "scale.key"], late)
+        .code(1)
+        .says("line 1: refused")
+        .says("revoked")
+        .says("nothing was appended");
+    assert_eq!(s.head(), before);
+    // The farm hands over to a new key.
+    s.run(&["keygen", "--name", "farm2", "--out", "farm2.key"])
+        .ok();
+    s.run(&[
+        "trust",
+        "rotate",
+        "farm.key",
+        "farm2.key",
+        "--at",
+        "2026-11-10",
+    ])
+    .ok();
+    s.run_with_input(&["append", "--key", "farm2.key"], late)
+        .ok()
+        .says("appended 1 record");
+    s.run(&["verify"]).ok();
+    s.run(&["trust", "list"]).ok().says("REVOKED");
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let (s, _) = Site::with_week("bad");
+    let before = s.head();
+    let weigh = |g: &str| {
+        format!(
+            "{{\"subject\": \"{PIG}\", \"time\": \"2026-11-10T10:00:00+08:00\", \"event\": {{\"Weighing\": {{{g}}}}}}}\n"
+        )
+    };
+    // A malformed ID: usage error.
+    s.run(&["trace", "16108300000030"])
+        .code(2)
+        .says("must be 15 digits");
+    // A line of invalid JSON, after a good one: nothing appended.
+    s.run_with_input(
+        &["append", "--key", "scale.key"],
+        &format!(
+            "{}{{\"subject\": \"{PIG}\", \"time\"\n",
+            weigh("\"grams\": 1")
+        ),
+    )
+    .code(1)
+    .says("standard input line 2: ")
+    .says("nothing was appended");
+    // An unknown field, named.
+    s.run_with_input(&["append", "--key", "scale.key"], &weigh("\"gram\": 1"))
+        .code(1)
+        .says("line 1: unknown field `gram`, expected `grams`");
+    s.run_with_input(
+        &["append", "--key", "scale.key"],
+        &format!("{{\"subject\": \"{PIG}\", \"time\": 1, \"event\": {{\"Weighing\": {{\"grams\": 1}}}}, \"note\": 1}}\n"),
+    )
+    .code(1)
+    .says("unknown field `note`");
+    // A malformed ID inside a line.
+    s.run_with_input(
+        &["append", "--key", "scale.key"],
+        "{\"subject\": \"eartag:1610830000003\", \"time\": 1, \"event\": {\"Weighing\": {\"grams\": 1}}}\n",
+    )
+    .code(1)
+    .says("line 1: ear tag must be 15 digits");
+    // A record signed by a key the store does not trust.
+    s.run(&["keygen", "--name", "stranger", "--out", "stranger.key"])
+        .ok();
+    s.run_with_input(&["append", "--key", "stranger.key"], &weigh("\"grams\": 1"))
+        .code(1)
+        .says("line 1: refused")
+        .says("not trusted");
+    // A key file others can read.
+    std::fs::set_permissions(s.path("scale.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    s.run_with_input(&["append", "--key", "scale.key"], &weigh("\"grams\": 1"))
+        .code(2)
+        .says("has mode 0644")
+        .says("chmod 600");
+    std::fs::set_permissions(s.path("scale.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A truncated ledger file: refused whole by import, and it does not verify.
+    s.run(&["export", "all.ledger"]).ok();
+    let bytes = std::fs::read(s.path("all.ledger")).unwrap();
+    std::fs::write(s.path("cut.ledger"), &bytes[..bytes.len() - 7]).unwrap();
+    s.run(&["import", "cut.ledger"])
+        .code(1)
+        .says("truncated")
+        .says("nothing was imported");
+    s.run(&["verify", "cut.ledger"])
+        .code(1)
+        .says("VERIFICATION FAILED cut.ledger: not a whole ledger file");
+    // The store path is a directory; there is no store; a flag that does not exist.
+    std::fs::create_dir(s.path("dir.sqlite")).unwrap();
+    s.run(&["--store", "dir.sqlite", "verify"])
+        .code(2)
+        .says("is a directory");
+    s.run(&["--store", "none.sqlite", "verify"])
+        .code(2)
+        .says("agritrace init");
+    assert!(!s.path("none.sqlite").exists());
+    s.run(&["verify", "--fast"]).code(2).says("--fast");
+    assert_eq!(s.head(), before, "the store changed");
+    // --keep-going appends the good lines and reports the bad one.
+    s.run_with_input(
+        &["append", "--keep-going", "--key", "scale.key"],
+        &format!("{}{}", weigh("\"gram\": 1"), weigh("\"grams\": 23600")),
+    )
+    .code(1)
+    .says("appended 1 of 2 records")
+    .says("line 1: unknown field");
+    assert_ne!(s.head(), before);
+}
+
+#[test]
+fn a_tampered_ledger_file_names_the_record() {
+    let (s, _) = Site::with_week("tamper");
+    s.run(&["export", "all.ledger"]).ok();
+    let mut bytes = std::fs::read(s.path("all.ledger")).unwrap();
+    let at = bytes.len() - 70; // inside the last record's body
+    bytes[at] ^= 1;
+    std::fs::write(s.path("all.ledger"), &bytes).unwrap();
+    let r = s.run(&["verify", "all.ledger"]).code(1);
+    assert!(
+        r.stdout
+            .contains("VERIFICATION FAILED all.ledger: 1 record(s) rejected"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("position 18 {PIG} record ")),
+        "{}",
+        r.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&s.run(&["verify", "--json", "all.ledger"]).code(1).stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["failures"][0]["position"], 18);
+    assert_eq!(v["failures"][0]["subject"], PIG);
+}
+
+#[test]
+fn the_demo_and_a_progress_bar_only_on_a_terminal() {
+    let s = Site::new("demo");
+    s.run(&["--store", "demo.sqlite", "demo", "--pigs", "3"])
+        .ok()
+        .says("demo cooperative: 3 pigs");
+    s.run(&["--store", "demo.sqlite", "demo", "--pigs", "3"])
+        .code(2)
+        .says("exists");
+    s.run(&["--store", "demo.sqlite", "trace", "161083000001001"])
+        .ok()
+        .says("MADE FROM IT");
+    s.run(&["--store", "demo.sqlite", "export", "demo.ledger"])
+        .ok();
+    let records = s
+        .run(&["--store", "demo.sqlite", "verify", "--json", "demo.ledger"])
+        .ok()
+        .stdout;
+    let n = serde_json::from_str::<serde_json::Value>(&records).unwrap()["records"]
+        .as_u64()
+        .unwrap();
+    // Under a pipe: no bar.
+    let piped = s
+        .run(&["--store", "demo.sqlite", "verify", "demo.ledger"])
+        .ok();
+    assert!(
+        !piped.stderr.contains("ETA") && !piped.stderr.contains('\r'),
+        "{}",
+        piped.stderr
+    );
+    // Under a pseudo terminal: the bar's last line shows the record count.
+    let bin = env!("CARGO_BIN_EXE_agritrace");
+    let out = Command::new("script")
+        .current_dir(&s.dir)
+        .args([
+            "-qec",
+            &format!("{bin} --store demo.sqlite verify demo.ledger"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let count = format!("verified: {} records", thousands(n));
+    let last_bar = text
+        .split(['\r', '\n'])
+        .rfind(|l| l.contains("ETA") || l.contains("verified:"))
+        .unwrap_or_default();
+    assert!(
+        last_bar.contains(&count),
+        "{count:?} not in the bar's last line {last_bar:?}\n{text}"
+    );
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
