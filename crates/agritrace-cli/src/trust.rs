@@ -62,6 +62,7 @@ trust grant vet.key --party \"County animal clinic\" --role Vet --from 2026-01-0
         json: bool,
     },
     /// Print the signed trust history (the file `TrustHistory::from_text` reads).
+    #[command(after_help = "Example:\n  agritrace trust history > coop.trust")]
     History,
 }
 
