@@ -15,6 +15,7 @@ mod ledger;
 mod log;
 mod output;
 mod progress;
+mod serve;
 mod trust;
 
 use std::path::PathBuf;
@@ -127,6 +128,12 @@ record named), 2 usage or I/O error.\n\nExamples:\n  agritrace verify\n  agritra
     /// Build the demo cooperative into a new store, with a progress bar.
     #[command(after_help = "Example:\n  agritrace --store demo.sqlite demo --pigs 300")]
     Demo(ledger::DemoArgs),
+    /// Serve the store: consumer pages, GS1 Digital Link, bundles, the log, ingestion.
+    #[command(
+        after_help = "Example:\n  agritrace --store demo.sqlite serve --listen 0.0.0.0:8080 \
+--public-url https://trace.example.cn"
+    )]
+    Serve(serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> Result<Outcome, Failure> {
@@ -144,6 +151,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Checkpoint(a) => log::checkpoint(g, &a),
         Command::Witness(c) => log::witness(g, c),
         Command::Demo(a) => ledger::demo(g, &a),
+        Command::Serve(a) => serve::serve(g, &a),
     }
 }
 
