@@ -74,6 +74,15 @@ pub struct DemoArgs {
     seed: u64,
 }
 
+impl Default for DemoArgs {
+    fn default() -> Self {
+        Self {
+            pigs: 300,
+            seed: 2026,
+        }
+    }
+}
+
 pub fn import(g: &Global, a: &ImportArgs) -> Result<Outcome, Failure> {
     let store = open_store(&g.store)?;
     let open = || {

@@ -21,9 +21,15 @@ pub struct ServeArgs {
     /// Trace every request afresh (no page cache).
     #[arg(long)]
     no_cache: bool,
+    /// Build the demo cooperative into the store first, when there is no store yet.
+    #[arg(long)]
+    demo: bool,
 }
 
 pub fn serve(g: &Global, a: &ServeArgs) -> Result<Outcome, Failure> {
+    if a.demo && !g.store.exists() {
+        crate::ledger::demo(g, &crate::ledger::DemoArgs::default())?;
+    }
     let store = open_store(&g.store)?;
     // The operator key signs checkpoints and bundles; without it those routes say so.
     let key = g.operator_key_path();

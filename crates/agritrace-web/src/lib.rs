@@ -45,6 +45,9 @@ pub const MAX_INGEST_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_LOG_PAGE: usize = 10_000;
 /// Traces kept by the page cache.
 const CACHE_ENTRIES: usize = 4_096;
+/// How long a cached trace is served before it is verified again even if the log has not
+/// grown (a store changed behind the service's back shows within this time).
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the service serves from.
 pub struct Service {
@@ -58,13 +61,35 @@ pub struct Service {
 #[derive(Clone)]
 struct Cached {
     log_size: u64,
+    made: std::time::Instant,
     result: Arc<Verified>,
 }
 
-/// A trace and when it was verified.
+/// A trace and when it was verified, with its pages as rendered so far.
 struct Verified {
     at: String,
     result: Result<Trace, Failure>,
+    /// Rendered answers by language and JSON-or-HTML: a cached trace renders once.
+    rendered: Mutex<HashMap<(Lang, bool), Rendered>>,
+}
+
+/// An answer ready to send.
+#[derive(Clone)]
+struct Rendered {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+}
+
+impl IntoResponse for Rendered {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, self.content_type)],
+            self.body,
+        )
+            .into_response()
+    }
 }
 
 /// A trace that did not verify, kept for the page that says so.
@@ -86,7 +111,7 @@ struct LogState {
 impl Service {
     /// A service over `store`. `operator` signs checkpoints and bundles (without it those
     /// routes answer 503); `public_url` is the base of the pages' own URLs and QR codes;
-    /// `cache` keeps verified traces until the log grows.
+    /// `cache` keeps verified traces until the log grows, for at most a minute.
     pub fn new(
         store: SqliteStore,
         operator: Option<LogSigner>,
@@ -112,12 +137,16 @@ impl Service {
         let size = self.store.len()?;
         if let Some(c) = &self.cache {
             let cache = c.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(hit) = cache.get(id).filter(|h| h.log_size == size) {
+            if let Some(hit) = cache
+                .get(id)
+                .filter(|h| h.log_size == size && h.made.elapsed() < CACHE_TTL)
+            {
                 return Ok(hit.result.clone());
             }
         }
         let trust = self.store.trust_history()?.trust().clone();
         let result = Arc::new(Verified {
+            rendered: Mutex::new(HashMap::new()),
             at: now_utc(),
             result: agritrace::trace(&*self.store, &trust, &Policy::livestock(), id).map_err(|e| {
                 match e {
@@ -137,6 +166,7 @@ impl Service {
                 id.clone(),
                 Cached {
                     log_size: size,
+                    made: std::time::Instant::now(),
                     result: result.clone(),
                 },
             );
@@ -304,50 +334,70 @@ async fn page_route(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/json"));
     let svc = s.clone();
-    let id2 = id.clone();
-    let result = match blocking(move || svc.trace(&id2).map_err(server_error)).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
+    blocking(move || {
+        let verified = svc.trace(&id).map_err(server_error)?;
+        let mut done = verified
+            .rendered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let r = done
+            .entry((l, wants_json))
+            .or_insert_with(|| render(l, wants_json, &verified, &id, &url));
+        Ok(r.clone())
+    })
+    .await
+    .map_or_else(|e| e, IntoResponse::into_response)
+}
+
+/// The answer for a trace: its page or its JSON, or what went wrong.
+fn render(l: Lang, json: bool, v: &Verified, id: &SubjectId, url: &str) -> Rendered {
+    let page = |status, m: maud::Markup| Rendered {
+        status,
+        content_type: "text/html; charset=utf-8",
+        body: Bytes::from(m.into_string()),
     };
-    match (&result.result, wants_json) {
-        (Ok(t), true) => json_response(StatusCode::OK, &json!(t)),
+    let data = |status, v: serde_json::Value| Rendered {
+        status,
+        content_type: "application/json",
+        body: Bytes::from(v.to_string()),
+    };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    match (&v.result, json) {
+        (Ok(t), true) => data(StatusCode::OK, json!(t)),
         (Ok(t), false) => {
-            let qr = qr_svg(&url).unwrap_or_default();
-            html(
-                StatusCode::OK,
-                &page::trace(l, t, &result.at, &id, &url, &qr),
-            )
+            let qr = qr_svg(url).unwrap_or_default();
+            page(StatusCode::OK, page::trace(l, t, &v.at, id, url, &qr))
         }
-        (Err(Failure::NotFound), true) => json_response(
+        (Err(Failure::NotFound), true) => data(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no records for {id}")}),
+            json!({"error": format!("no records for {id}")}),
         ),
-        (Err(Failure::NotFound), false) => html(
+        (Err(Failure::NotFound), false) => page(
             StatusCode::NOT_FOUND,
-            &page::problem(
+            page::problem(
                 l,
                 "没有这个溯源码的记录",
                 "No records for this code",
                 &id.to_string(),
             ),
         ),
-        (Err(Failure::Verify(f)), true) => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"verdict": "not verified", "failures": f.iter().map(ToString::to_string).collect::<Vec<_>>()}),
+        (Err(Failure::Verify(f)), true) => data(
+            unprocessable,
+            json!({"verdict": "not verified", "failures": f.iter().map(ToString::to_string).collect::<Vec<_>>()}),
         ),
-        (Err(Failure::Verify(f)), false) => html(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page::not_verified(l, &id, f, &url),
+        (Err(Failure::Verify(f)), false) => page(unprocessable, page::not_verified(l, id, f, url)),
+        (Err(Failure::Damaged(what)), true) => data(
+            unprocessable,
+            json!({"verdict": "not verified", "damage": what}),
         ),
-        (Err(Failure::Damaged(what)), true) => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"verdict": "not verified", "damage": what}),
-        ),
-        (Err(Failure::Damaged(what)), false) => html(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page::damaged(l, &id, what, &url),
-        ),
-        (Err(Failure::Other(e)), _) => server_error(e),
+        (Err(Failure::Damaged(what)), false) => {
+            page(unprocessable, page::damaged(l, id, what, url))
+        }
+        (Err(Failure::Other(e)), _) => Rendered {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            content_type: "text/plain; charset=utf-8",
+            body: Bytes::from(format!("{e}\n")),
+        },
     }
 }
 

@@ -121,7 +121,7 @@ async fn pages_in_both_languages_and_the_digital_link_forms() {
     for part in [
         "已验证",
         "Bamei",
-        "15000",
+        "15,000",
         "/chart/eartag/161083000001001",
         "/bundle/eartag/161083000001001",
         "<svg",
