@@ -47,7 +47,7 @@ impl Pinned {
             .iter()
             .map(|w| NoteVerifier::parse(w))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(LogPolicy::new(ORIGIN, log).witnesses(witnesses, self.quorum))
+        Ok(LogPolicy::new(ORIGIN, log).witnesses(witnesses, self.quorum)?)
     }
 }
 

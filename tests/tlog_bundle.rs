@@ -53,7 +53,7 @@ fn demo() -> &'static Demo {
             keys.push(w.verifier().clone());
         }
         // Both witnesses required, so dropping either cosignature is noticed.
-        let policy = follow.witnesses(keys, 2);
+        let policy = follow.witnesses(keys, 2).unwrap();
         Demo {
             store,
             records,
@@ -320,8 +320,9 @@ fn a_bundle_needs_the_pinned_keys_and_quorum() {
         Err(BundleError::Checkpoint(CheckpointError::NotSignedByLog(_)))
     ));
     let w3 = Witness::new("w3.example.net", Signer::from_seed([0xBF; 32])).unwrap();
-    let needs_w3 =
-        LogPolicy::new(ORIGIN, d.log.verifier().clone()).witnesses(vec![w3.verifier().clone()], 1);
+    let needs_w3 = LogPolicy::new(ORIGIN, d.log.verifier().clone())
+        .witnesses(vec![w3.verifier().clone()], 1)
+        .unwrap();
     assert!(matches!(
         verify_bundle(&bytes, &needs_w3, &Policy::livestock()),
         Err(BundleError::Checkpoint(CheckpointError::Quorum {

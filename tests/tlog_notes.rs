@@ -75,7 +75,7 @@ fn checkpoints_round_trip_and_verify_with_a_quorum() {
         cosigned = w.cosign(&cosigned, &[], 1_700_000_000 + i as u64).unwrap();
     }
     let keys: Vec<NoteVerifier> = ws.iter().map(|w| w.verifier().clone()).collect();
-    let two_of_three = policy.clone().witnesses(keys.clone(), 2);
+    let two_of_three = policy.clone().witnesses(keys.clone(), 2).unwrap();
     let v = two_of_three.verify(&cosigned).unwrap();
     assert_eq!(v.size(), 20_852_163);
     assert_eq!(*v.root(), root(1));
@@ -83,7 +83,11 @@ fn checkpoints_round_trip_and_verify_with_a_quorum() {
     assert_eq!(v.cosigners()[1].timestamp, 1_700_000_001);
     // Three of three is not met; the uncosigned note meets only k = 0.
     assert!(matches!(
-        policy.clone().witnesses(keys.clone(), 3).verify(&cosigned),
+        policy
+            .clone()
+            .witnesses(keys.clone(), 3)
+            .unwrap()
+            .verify(&cosigned),
         Err(CheckpointError::Quorum {
             found: 2,
             needed: 3
@@ -336,6 +340,7 @@ fn a_witness_cosigns_only_consistent_growth() {
     policy
         .clone()
         .witnesses(vec![w.verifier().clone()], 1)
+        .unwrap()
         .verify(&cosigned)
         .unwrap();
     // Rollback and a second root for the same size.
@@ -362,4 +367,57 @@ fn a_witness_cosigns_only_consistent_growth() {
     // A checkpoint from a log the witness does not follow.
     let other = LogSigner::new("other.example", Signer::from_seed([42; 32])).unwrap();
     assert!(w.cosign(&other.sign(1, root(1)).unwrap(), &[], 5).is_err());
+}
+
+#[test]
+fn following_a_log_again_keeps_rollback_protection() {
+    let log = log();
+    let policy = LogPolicy::new(ORIGIN, log.verifier().clone());
+    let mut w = Witness::new("w.example.net", Signer::from_seed([79; 32])).unwrap();
+    w.follow(&policy);
+    let mut tree = MerkleTree::new();
+    for i in 0..20u8 {
+        tree.push(TreeHash::leaf(&[i]));
+    }
+    w.cosign(&log.sign(20, tree.root(20).unwrap()).unwrap(), &[], 1)
+        .unwrap();
+    // Before the fix, a second follow forgot size 20 and a rollback to 10 was cosigned.
+    w.follow(&policy);
+    assert!(matches!(
+        w.cosign(&log.sign(10, tree.root(10).unwrap()).unwrap(), &[], 2),
+        Err(WitnessError::Rollback {
+            size: 10,
+            latest: 20
+        })
+    ));
+    // A new key for the origin starts over.
+    let rotated = LogSigner::new(ORIGIN, Signer::from_seed([80; 32])).unwrap();
+    w.follow(&LogPolicy::new(ORIGIN, rotated.verifier().clone()));
+    w.cosign(&rotated.sign(10, tree.root(10).unwrap()).unwrap(), &[], 3)
+        .unwrap();
+}
+
+#[test]
+fn a_witness_policy_that_could_not_hold_is_refused() {
+    let log = log();
+    let policy = LogPolicy::new(ORIGIN, log.verifier().clone());
+    let w1 = Witness::new("w1.example.net", Signer::from_seed([81; 32])).unwrap();
+    let w2 = Witness::new("w2.example.net", Signer::from_seed([82; 32])).unwrap();
+    let keys = vec![w1.verifier().clone(), w2.verifier().clone()];
+    assert!(matches!(
+        policy.clone().witnesses(keys.clone(), 3),
+        Err(CheckpointError::QuorumTooLarge {
+            quorum: 3,
+            witnesses: 2
+        })
+    ));
+    // A log (Ed25519) key given as a witness was silently dropped before.
+    assert!(matches!(
+        policy.clone().witnesses(vec![log.verifier().clone()], 1),
+        Err(CheckpointError::WitnessKey { .. })
+    ));
+    let twice = vec![w1.verifier().clone(), w1.verifier().clone()];
+    let err = policy.clone().witnesses(twice, 2).unwrap_err();
+    assert!(err.to_string().contains("listed twice"), "{err}");
+    policy.witnesses(keys, 2).unwrap();
 }

@@ -66,7 +66,7 @@ pub(crate) struct BundleChain {
 /// let bytes = TraceBundle::export(&store, &tree, &note, &log, &farm.trust, &pig)?.to_bytes()?;
 ///
 /// // A consumer who pins the log key and the witness key, and nothing else.
-/// let policy = pinned.witnesses(vec![witness.verifier().clone()], 1);
+/// let policy = pinned.witnesses(vec![witness.verifier().clone()], 1)?;
 /// let verified = verify_bundle(&bytes, &policy, &Policy::livestock())?;
 /// assert_eq!(verified.subject(), &pig);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -54,6 +54,22 @@ pub enum CheckpointError {
         /// The policy's k.
         needed: usize,
     },
+    /// A witness key a policy cannot use.
+    #[error("witness key {name} {why}")]
+    WitnessKey {
+        /// The key's name.
+        name: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A quorum larger than the witnesses given.
+    #[error("a quorum of {quorum} cannot be met by {witnesses} witness(es)")]
+    QuorumTooLarge {
+        /// The k asked for.
+        quorum: usize,
+        /// The witnesses given.
+        witnesses: usize,
+    },
 }
 
 impl Checkpoint {
@@ -230,11 +246,43 @@ impl LogPolicy {
     }
 
     /// Requires `quorum` cosignatures from `witnesses` ([`KeyKind::Cosignature`] keys).
-    #[must_use]
-    pub fn witnesses(mut self, witnesses: Vec<NoteVerifier>, quorum: usize) -> Self {
+    ///
+    /// # Errors
+    /// [`CheckpointError::WitnessKey`] for a key that is not a cosignature key or is listed
+    /// twice, and [`CheckpointError::QuorumTooLarge`] for a quorum no set of these
+    /// witnesses can meet: a policy that could never be satisfied, or that ignores a key it
+    /// was given, is refused rather than kept.
+    pub fn witnesses(
+        mut self,
+        witnesses: Vec<NoteVerifier>,
+        quorum: usize,
+    ) -> Result<Self, CheckpointError> {
+        for (i, w) in witnesses.iter().enumerate() {
+            if w.kind() != KeyKind::Cosignature {
+                return Err(CheckpointError::WitnessKey {
+                    name: w.name().to_owned(),
+                    why: "is not a cosignature (type 0x04) key",
+                });
+            }
+            if witnesses[..i]
+                .iter()
+                .any(|o| o.key_id() == w.key_id() && o.name() == w.name())
+            {
+                return Err(CheckpointError::WitnessKey {
+                    name: w.name().to_owned(),
+                    why: "is listed twice",
+                });
+            }
+        }
+        if quorum > witnesses.len() {
+            return Err(CheckpointError::QuorumTooLarge {
+                quorum,
+                witnesses: witnesses.len(),
+            });
+        }
         self.witnesses = witnesses;
         self.quorum = quorum;
-        self
+        Ok(self)
     }
 
     /// The log's key.
@@ -266,12 +314,7 @@ impl LogPolicy {
         }
         let mut known = Vec::with_capacity(1 + self.witnesses.len());
         known.push(self.log.clone());
-        known.extend(
-            self.witnesses
-                .iter()
-                .filter(|w| w.kind() == KeyKind::Cosignature)
-                .cloned(),
-        );
+        known.extend(self.witnesses.iter().cloned());
         let signed = match parsed.verify(&known) {
             Ok(s) => s,
             Err(NoteError::NoKnownSignature { .. }) => {
@@ -406,8 +449,17 @@ impl Witness {
         self.key.verifier()
     }
 
-    /// Starts following the log `policy` names (its log key; witnesses ignored).
+    /// Starts following the log `policy` names (its log key; witnesses ignored). Following
+    /// a log already followed under the same key keeps its last cosigned checkpoint, so
+    /// rollback protection survives a repeated call; a new key for the origin starts over.
     pub fn follow(&mut self, policy: &LogPolicy) {
+        if self
+            .logs
+            .get(&policy.origin)
+            .is_some_and(|(p, _)| p.log == policy.log)
+        {
+            return;
+        }
         let solo = LogPolicy::new(&policy.origin, policy.log.clone());
         self.logs.insert(policy.origin.clone(), (solo, None));
     }

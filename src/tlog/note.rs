@@ -9,7 +9,6 @@ use thiserror::Error;
 
 use crate::hash;
 use crate::signing::{KeyWeakness, PublicKey, Signer};
-use crate::verify::verify_signature;
 
 /// Largest note accepted, in bytes (a checkpoint with 16 cosignatures is under 2 KiB).
 pub const MAX_NOTE_LEN: usize = 64 * 1024;
@@ -199,6 +198,8 @@ pub struct NoteVerifier {
     id: u32,
     kind: KeyKind,
     key: PublicKey,
+    /// The key decompressed once, not on every signature checked.
+    verifying: ed25519_zebra::VerificationKey,
 }
 
 impl NoteVerifier {
@@ -215,11 +216,19 @@ impl NoteVerifier {
                 weakness,
             });
         }
+        let verifying =
+            ed25519_zebra::VerificationKey::try_from(*key.as_bytes()).map_err(|_| {
+                NoteError::WeakKey {
+                    name: name.to_owned(),
+                    weakness: KeyWeakness::NonCanonical,
+                }
+            })?;
         Ok(Self {
             name: name.to_owned(),
             id: key_id(name, kind, &key),
             kind,
             key,
+            verifying,
         })
     }
 
@@ -325,14 +334,15 @@ impl NoteVerifier {
         }
         let mut signature = [0u8; 64];
         signature.copy_from_slice(ed);
+        let signature = ed25519_zebra::Signature::from_bytes(&signature);
+        // ZIP-215, as `verify_signature`, with the key decoded when this verifier was made.
         let ok = match self.kind {
-            KeyKind::Ed25519 => verify_signature(self.key.as_bytes(), &signature, text.as_bytes()),
-            KeyKind::Cosignature => verify_signature(
-                self.key.as_bytes(),
-                &signature,
-                cosigned_message(text, timestamp).as_bytes(),
-            ),
-        };
+            KeyKind::Ed25519 => self.verifying.verify(&signature, text.as_bytes()),
+            KeyKind::Cosignature => self
+                .verifying
+                .verify(&signature, cosigned_message(text, timestamp).as_bytes()),
+        }
+        .is_ok();
         if ok {
             Ok(timestamp)
         } else {

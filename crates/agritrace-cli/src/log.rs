@@ -118,7 +118,9 @@ pub fn bundle(g: &Global, c: BundleCommand) -> Result<Outcome, Failure> {
                 .collect::<Result<Vec<_>, _>>()?;
             let quorum = quorum.unwrap_or(witnesses.len());
             let origin = log.name().to_owned();
-            let policy = LogPolicy::new(&origin, log).witnesses(witnesses, quorum);
+            let policy = LogPolicy::new(&origin, log)
+                .witnesses(witnesses, quorum)
+                .map_err(Failure::error)?;
             let bytes = read_bundle_file(&file).map_err(Failure::error)?;
             match verify_bundle(&bytes, &policy, &Policy::livestock()) {
                 Ok(v) => {
