@@ -89,13 +89,7 @@ fn presigned(pigs: u32) -> Result<f64, Box<dyn std::error::Error>> {
     };
     let store = fresh("presigned.sqlite", &cfg)?;
     let keys = cfg.keys();
-    let records: Vec<SignedRecord> = (0..pigs)
-        .into_par_iter()
-        .map(|i| cfg.pig_records(&keys, i))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect();
+    let records = cfg.pigs_records(&keys, 0..pigs);
     let t = Instant::now();
     for batch in records.chunks(1_000) {
         store.append_batch(batch)?;

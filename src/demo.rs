@@ -142,6 +142,18 @@ impl DemoConfig {
         PigLife::new(self, keys, i).records()
     }
 
+    /// [`DemoConfig::pig_records`] of each pig in `pigs`, one after the other (a valid log
+    /// order), signed on all cores.
+    #[must_use]
+    pub fn pigs_records(&self, keys: &DemoKeys, pigs: std::ops::Range<u32>) -> Vec<SignedRecord> {
+        pigs.into_par_iter()
+            .map(|i| self.pig_records(keys, i))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// The produce lots (chestnuts, honey and a honey blend).
     #[must_use]
     pub fn produce_records(&self, keys: &DemoKeys) -> Vec<SignedRecord> {

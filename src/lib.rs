@@ -133,7 +133,7 @@ pub use crate::time::{Day, TimeParseError, Timestamp};
 pub use crate::tlog::*;
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
-    TraceFailure, TreatmentSummary, VerificationSummary, lineage_closure, trace,
+    TraceFailure, TreatmentSummary, VerificationSummary, lineage_closure, thousands, trace,
 };
 pub use crate::trust::{
     KeyGrant, MAX_TRUST_CHANGES, MAX_TRUST_STATEMENTS, Policy, Role, StatementHash,

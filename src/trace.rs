@@ -787,8 +787,15 @@ fn kg(grams: impl Into<u64>) -> String {
     format!("{}.{} kg", tenths / 10, tenths % 10)
 }
 
-/// `15000` as `15,000`.
-fn thousands(n: u32) -> String {
+/// A count as reports print it: `15000` as `15,000`.
+///
+/// # Example
+/// ```
+/// assert_eq!(agritrace::thousands(10_094_843), "10,094,843");
+/// assert_eq!(agritrace::thousands(999), "999");
+/// ```
+#[must_use]
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -832,7 +839,7 @@ fn write_animal(f: &mut std::fmt::Formatter<'_>, a: &AnimalSummary) -> std::fmt:
         s.average,
         s.days_at_goal,
         s.days_recorded,
-        thousands(STEP_GOAL),
+        thousands(u64::from(STEP_GOAL)),
         s.missing_days
     )?;
     writeln!(

@@ -9,13 +9,14 @@ use agritrace::demo::DemoConfig;
 use agritrace::{
     FrameError, LEDGER_MAGIC, LedgerReader, LedgerVerifier, Policy, SignedRecord, SqliteStore,
     Store as _, StoreError, StreamError, SubjectId, TraceError, VerifyError, lineage_closure,
+    thousands,
 };
 use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::output::{history, interactive, note, open_store, parse_id};
-use crate::progress::{self, BytesRead, Counted, Counter, thousands};
+use crate::progress::{self, BytesRead, Counted, Counter};
 use crate::{Failure, Global, Outcome};
 
 /// Records appended per transaction when importing.

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::io::Read;
 use std::time::Instant;
 
+use agritrace::thousands;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Records between updates of the bar's message.
@@ -137,17 +138,4 @@ impl<R: Read> Read for BytesRead<R> {
         self.bar.inc(n as u64);
         Ok(n)
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -558,7 +558,7 @@ fn the_demo_and_a_progress_bar_only_on_a_terminal() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    let count = format!("verified: {} records", thousands(n));
+    let count = format!("verified: {} records", agritrace::thousands(n));
     let last_bar = text
         .split(['\r', '\n'])
         .rfind(|l| l.contains("ETA") || l.contains("verified:"))
@@ -567,16 +567,4 @@ fn the_demo_and_a_progress_bar_only_on_a_terminal() {
         last_bar.contains(&count),
         "{count:?} not in the bar's last line {last_bar:?}\n{text}"
     );
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use agritrace::demo::DemoConfig;
 use agritrace::{Policy, SignedRecord, Store as _, SubjectId, trace, write_ledger};
 use agritrace_web::{Service, router};
-use rayon::prelude::*;
 
 const CLIENTS: usize = 32;
 
@@ -152,13 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = spawn(service)?;
     let keys = cfg.keys();
     let extra = if quick { 20 } else { 200 };
-    let fresh: Vec<SignedRecord> = (pigs..pigs + extra)
-        .into_par_iter()
-        .map(|i| cfg.pig_records(&keys, i))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect();
+    let fresh: Vec<SignedRecord> = cfg.pigs_records(&keys, pigs..pigs + extra);
     let bodies: Vec<Vec<u8>> = fresh
         .chunks(1_000)
         .map(|c| {

@@ -551,12 +551,17 @@ fn hash_lines(hashes: &[agritrace::TreeHash]) -> String {
     })
 }
 
-async fn inclusion(State(s): Shared, Query(q): Query<InclusionQuery>) -> Response {
+/// A proof from the log's tree, one hash per line; 400 for sizes the tree cannot prove.
+async fn proof(
+    s: Arc<Service>,
+    make: impl FnOnce(&MerkleTree) -> Result<Vec<agritrace::TreeHash>, agritrace::ProofError>
+    + Send
+    + 'static,
+) -> Response {
     let r = blocking(move || {
         s.head()?;
         let log = s.log.lock().unwrap_or_else(PoisonError::into_inner);
-        log.tree
-            .inclusion_proof(q.index, q.size)
+        make(&log.tree)
             .map(|p| hash_lines(&p))
             .map_err(|e| text(StatusCode::BAD_REQUEST, format!("{e}\n")))
     })
@@ -564,17 +569,12 @@ async fn inclusion(State(s): Shared, Query(q): Query<InclusionQuery>) -> Respons
     r.map_or_else(|e| e, |body| text(StatusCode::OK, body))
 }
 
+async fn inclusion(State(s): Shared, Query(q): Query<InclusionQuery>) -> Response {
+    proof(s, move |t| t.inclusion_proof(q.index, q.size)).await
+}
+
 async fn consistency(State(s): Shared, Query(q): Query<ConsistencyQuery>) -> Response {
-    let r = blocking(move || {
-        s.head()?;
-        let log = s.log.lock().unwrap_or_else(PoisonError::into_inner);
-        log.tree
-            .consistency_proof(q.old, q.new)
-            .map(|p| hash_lines(&p))
-            .map_err(|e| text(StatusCode::BAD_REQUEST, format!("{e}\n")))
-    })
-    .await;
-    r.map_or_else(|e| e, |body| text(StatusCode::OK, body))
+    proof(s, move |t| t.consistency_proof(q.old, q.new)).await
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 //! Chinese or English. The verdict first, then who the animal is, its charts, its health,
 //! its journey, and how to check it offline.
 
-use agritrace::{AnimalSummary, ProductSummary, STEP_GOAL, SubjectId, Trace, TraceFailure};
+use agritrace::{
+    AnimalSummary, ProductSummary, STEP_GOAL, SubjectId, Trace, TraceFailure, thousands,
+};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::ids::path_of;
@@ -193,7 +195,7 @@ fn animal(lang: Lang, a: &AnimalSummary, path: &str, traced_back: bool) -> Marku
         section {
             h2 { (lang.t("运动与体重", "Exercise and weight")) }
             p {
-                (lang.t("每日目标 ", "Daily goal ")) strong { (thousands(STEP_GOAL)) } (lang.t(" 步。平均每天 ", " steps. Average ")) strong { (a.steps.average) }
+                (lang.t("每日目标 ", "Daily goal ")) strong { (thousands(u64::from(STEP_GOAL))) } (lang.t(" 步。平均每天 ", " steps. Average ")) strong { (a.steps.average) }
                 (lang.t(" 步；", " a day; ")) (a.steps.days_at_goal) " / " (a.steps.days_recorded)
                 (lang.t(" 天达标", " days at the goal"))
                 @if a.steps.missing_days > 0 { (lang.t("；缺失 ", "; missing ")) (a.steps.missing_days) (lang.t(" 天", " days")) }
@@ -308,19 +310,6 @@ pub fn index(lang: Lang) -> Markup {
         }
     };
     shell(lang, "agritrace", "/", &body)
-}
-
-/// `15000` as `15,000`.
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn kg(grams: u64) -> String {
