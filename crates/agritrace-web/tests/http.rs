@@ -338,3 +338,32 @@ async fn ingestion_admits_only_what_verifies() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn without_the_operator_key_checkpoints_and_bundles_say_so() {
+    let cfg = demo();
+    let store = cfg.create_store(None).unwrap();
+    store
+        .append_batch(&cfg.pigs_records(&cfg.keys(), 0..1))
+        .unwrap();
+    let s = Arc::new(Service::new(store, None, "http://localhost:8080", false));
+    for uri in [
+        "/checkpoint",
+        "/bundle/eartag/161083000001001",
+        "/log/inclusion?index=0&size=1",
+    ] {
+        let got = get(&s, uri).await;
+        assert_eq!(got.status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert!(got.text().contains("without the operator key"), "{uri}");
+    }
+    // Records are still served, as a ledger file.
+    let records = get(&s, "/log/records?from=0&limit=5").await;
+    assert_eq!(records.content_type, "application/octet-stream");
+    assert_eq!(LedgerReader::new(&records.body[..]).unwrap().count(), 5);
+    // Pages work without the cache too; a chart of an unknown ID is a 404.
+    assert_eq!(get(&s, PIG).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&s, "/chart/eartag/161083000009999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
