@@ -141,6 +141,8 @@ pub struct AnimalSummary {
     pub feed_grams: u64,
     /// Feed kinds, in order of first use.
     pub feed_kinds: Vec<String>,
+    /// Feed per calendar month (`YYYY-MM`, grams), in order.
+    pub feed_by_month: Vec<(String, u64)>,
     /// Vaccinations and medications.
     pub treatments: Vec<TreatmentSummary>,
     /// Inspections and quarantine: (date, description).
@@ -562,6 +564,7 @@ fn animal(chain: &VerifiedChain) -> AnimalSummary {
         },
         feed_grams: 0,
         feed_kinds: Vec::new(),
+        feed_by_month: Vec::new(),
         treatments: Vec::new(),
         inspections: Vec::new(),
         moves: Vec::new(),
@@ -593,6 +596,11 @@ fn animal(chain: &VerifiedChain) -> AnimalSummary {
             } => steps.push((*sd, *n)),
             Event::Feeding { feed, grams } => {
                 a.feed_grams += u64::from(*grams);
+                let month = day(d).get(..7).unwrap_or_default().to_owned();
+                match a.feed_by_month.last_mut() {
+                    Some((m, g)) if *m == month => *g += u64::from(*grams),
+                    _ => a.feed_by_month.push((month, u64::from(*grams))),
+                }
                 if !a.feed_kinds.iter().any(|k| k == feed.as_str()) {
                     a.feed_kinds.push(feed.to_string());
                 }

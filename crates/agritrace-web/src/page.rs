@@ -77,6 +77,9 @@ img.chart{width:100%;height:auto;border:1px solid #e5e2da;border-radius:.3rem}
 .small{font-size:.85rem;color:#5b6760}
 .qr svg{width:9rem;height:9rem}
 code{overflow-wrap:anywhere;font-size:.85rem}
+table.feed{width:100%;border-collapse:collapse}table.feed td{padding:.1rem .3rem}
+td.barcell{width:60%}span.bar{display:block;height:.7rem;background:#c58b2b;border-radius:.2rem}
+td.num{text-align:right;white-space:nowrap}
 ";
 
 fn shell(lang: Lang, title: &str, canonical: &str, body: &Markup) -> Markup {
@@ -204,6 +207,18 @@ fn animal(lang: Lang, a: &AnimalSummary, path: &str, traced_back: bool) -> Marku
             p { img.chart src=(format!("/chart{path}")) alt=(lang.t("体重与每日步数图", "Weight and daily steps chart")) loading="lazy"; }
             p {
                 (lang.t("饲料：共 ", "Feed: ")) strong { (kg(a.feed_grams)) } " — " (a.feed_kinds.join(", "))
+            }
+            @if a.feed_by_month.len() > 1 {
+                @let most = a.feed_by_month.iter().map(|(_, g)| *g).max().unwrap_or(1).max(1);
+                table.feed aria-label=(lang.t("每月饲料", "Feed per month")) {
+                    @for (month, g) in &a.feed_by_month {
+                        tr {
+                            td.small { (month) }
+                            td.barcell { span.bar style=(format!("width:{}%", g * 100 / most)) {} }
+                            td.small.num { (kg(*g)) }
+                        }
+                    }
+                }
             }
         }
         @if !a.treatments.is_empty() || !a.inspections.is_empty() {
