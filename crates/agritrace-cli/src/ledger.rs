@@ -263,9 +263,12 @@ pub fn verify(g: &Global, a: &VerifyArgs) -> Result<Outcome, Failure> {
         {
             let len = store.len()?;
             let counter = Counter::new(progress::bar(shown, len.saturating_mul(2)), true);
+            // The log as it was when verification started: both passes read the same
+            // records even while others append.
+            let upto = usize::try_from(len).unwrap_or(usize::MAX);
             let result = verifier.verify_stream(|| {
                 Ok::<_, StoreError>(Counted {
-                    inner: store.stream(PAGE),
+                    inner: store.stream(PAGE).take(upto),
                     counter: &counter,
                 })
             });
