@@ -18,6 +18,9 @@ use crate::{Failure, Global, Outcome, keyfile};
 const MAX_LINE: u64 = 256 * 1024;
 /// Bad lines listed before the rest are only counted.
 const MAX_LISTED: usize = 20;
+/// Most events in one input: appending is one transaction, so the input is held in memory;
+/// a larger feed is split into several runs.
+const MAX_LINES: usize = 1_000_000;
 
 #[derive(Args)]
 pub struct AppendArgs {
@@ -64,7 +67,7 @@ pub fn append(g: &Global, a: &AppendArgs) -> Result<Outcome, Failure> {
     let mut chains: HashMap<SubjectId, Chain> = HashMap::new();
     let mut records = Vec::with_capacity(lines.len());
     let mut line_of = Vec::with_capacity(lines.len());
-    let mut bad = Vec::new();
+    let mut bad = Bad::default();
     for (n, text) in &lines {
         match parse(text).and_then(|l| sign(&store, &mut chains, &signer, l)) {
             Ok(r) => {
@@ -74,15 +77,13 @@ pub fn append(g: &Global, a: &AppendArgs) -> Result<Outcome, Failure> {
             Err(e) => bad.push(format!("{source} line {n}: {e}")),
         }
     }
-    if !bad.is_empty() {
-        return Err(listed(
-            format!(
-                "{} of {} lines are bad; nothing was appended (--keep-going appends the good ones)",
-                bad.len(),
-                lines.len()
-            ),
-            bad,
-        ));
+    if bad.total > 0 {
+        let head = format!(
+            "{} of {} lines are bad; nothing was appended (--keep-going appends the good ones)",
+            bad.total,
+            lines.len()
+        );
+        return Err(bad.into_failure(head));
     }
     if records.is_empty() {
         note(g.quiet, format!("{source}: no events"));
@@ -117,7 +118,7 @@ fn keep_going(
     source: &str,
 ) -> Result<Outcome, Failure> {
     let mut chains: HashMap<SubjectId, Chain> = HashMap::new();
-    let (mut appended, mut bad) = (0usize, Vec::new());
+    let (mut appended, mut bad) = (0usize, Bad::default());
     for (n, text) in lines {
         let line = match parse(text) {
             Ok(l) => l,
@@ -152,10 +153,11 @@ fn keep_going(
         lines.len(),
         plural(lines.len(), "record")
     );
-    if bad.is_empty() {
+    if bad.total == 0 {
         return Ok(Outcome::Done);
     }
-    listed(format!("{} lines were not appended", bad.len()), bad).print();
+    let head = format!("{} lines were not appended", bad.total);
+    bad.into_failure(head).print();
     Ok(Outcome::Failed)
 }
 
@@ -196,6 +198,12 @@ fn read_lines(mut input: impl BufRead, source: &str) -> Result<Vec<(usize, Strin
         })?;
         let text = text.trim();
         if !text.is_empty() {
+            if out.len() == MAX_LINES {
+                return Err(Failure::refused(format!(
+                    "{source} has more than {MAX_LINES} events (line {n}); nothing was appended"
+                ))
+                .with("split it into several files and append each"));
+            }
             out.push((n, text.to_owned()));
         }
     }
@@ -253,14 +261,30 @@ fn refusal(c: &Conflict) -> String {
     }
 }
 
-fn listed(head: String, lines: Vec<String>) -> Failure {
-    let total = lines.len();
-    let mut f = Failure::refused(head);
-    for l in lines.into_iter().take(MAX_LISTED) {
-        f = f.with(l);
+/// Bad lines: the first [`MAX_LISTED`] kept to show, the rest counted.
+#[derive(Default)]
+struct Bad {
+    shown: Vec<String>,
+    total: usize,
+}
+
+impl Bad {
+    fn push(&mut self, line: String) {
+        self.total += 1;
+        if self.shown.len() < MAX_LISTED {
+            self.shown.push(line);
+        }
     }
-    if total > MAX_LISTED {
-        f = f.with(format!("… and {} more", total - MAX_LISTED));
+
+    fn into_failure(self, head: String) -> Failure {
+        let more = self.total - self.shown.len();
+        let mut f = Failure::refused(head);
+        for l in self.shown {
+            f = f.with(l);
+        }
+        if more > 0 {
+            f = f.with(format!("… and {more} more"));
+        }
+        f
     }
-    f
 }

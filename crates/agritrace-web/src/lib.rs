@@ -157,7 +157,9 @@ impl Service {
                 }
             }),
         });
-        if let Some(c) = &self.cache {
+        // A store error is not an answer about the ID: it is not kept.
+        let keep = !matches!(result.result, Err(Failure::Other(_)));
+        if let Some(c) = self.cache.as_ref().filter(|_| keep) {
             let mut cache = c.lock().unwrap_or_else(PoisonError::into_inner);
             if cache.len() >= CACHE_ENTRIES {
                 cache.clear();
