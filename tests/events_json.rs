@@ -73,6 +73,13 @@ fn every_documented_line_parses_and_round_trips() {
 }
 
 #[test]
+fn the_documented_text_limit_is_the_crate_s() {
+    let doc = root("docs/EVENTS.md");
+    let says = format!("Text fields are 1 to {} bytes", agritrace::MAX_TEXT_LEN);
+    assert!(doc.contains(&says), "docs/EVENTS.md should say: {says}");
+}
+
+#[test]
 fn the_written_forms_are_the_documented_ones() {
     let line: Line = serde_json::from_str(&doc_lines()[0]).unwrap();
     let v = serde_json::to_value(&line).unwrap();

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::output::{note, open_store};
 use crate::{Failure, Global, Outcome, keyfile};
 
-/// Longest line read, in bytes: far above any event (a record body is at most 64 KiB).
+/// Longest line read, in bytes: far above any event (a record body is at most 16 KiB, `MAX_BODY_LEN`).
 const MAX_LINE: u64 = 256 * 1024;
 /// Bad lines listed before the rest are only counted.
 const MAX_LISTED: usize = 20;

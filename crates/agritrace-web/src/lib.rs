@@ -615,14 +615,18 @@ async fn ingest(State(s): Shared, body: Bytes) -> Response {
             }
         };
     let r = blocking(move || {
+        // Each record's ID is hashed once here (the store hashes it again when admitting).
         let mut fresh = Vec::with_capacity(records.len());
+        let mut fresh_ids = Vec::with_capacity(records.len());
         let mut index_of = Vec::with_capacity(records.len());
         let mut stored = Vec::new();
         for (i, r) in records.into_iter().enumerate() {
-            if let Some((pos, _)) = s.store.get(&r.id()).map_err(server_error)? {
-                stored.push(json!({"index": i, "record": r.id().to_string(), "position": pos}));
+            let id = r.id();
+            if let Some((pos, _)) = s.store.get(&id).map_err(server_error)? {
+                stored.push(json!({"index": i, "record": id.to_string(), "position": pos}));
             } else {
                 fresh.push(r);
+                fresh_ids.push(id);
                 index_of.push(i);
             }
         }
@@ -632,7 +636,7 @@ async fn ingest(State(s): Shared, body: Bytes) -> Response {
                 &json!({
                     "appended": fresh.len(),
                     "first_position": first,
-                    "records": fresh.iter().enumerate().map(|(i, r)| json!({"record": r.id().to_string(), "position": first + i as u64})).collect::<Vec<_>>(),
+                    "records": fresh_ids.iter().zip(first..).map(|(id, position)| json!({"record": id.to_string(), "position": position})).collect::<Vec<_>>(),
                     "already_stored": stored,
                 }),
             )),
