@@ -169,7 +169,11 @@ fn malformed(e: &bincode::error::DecodeError, limit: usize) -> DecodeError {
         E::UnexpectedEnd { additional } => {
             format!("the input ends early ({additional} more bytes needed)")
         }
-        E::LimitExceeded => format!("a length prefix claims more than the {limit}-byte limit"),
+        // A length too large for this platform's `usize` (wasm32) is over the limit too:
+        // one message on every platform.
+        E::LimitExceeded | E::OutsideUsizeRange(_) => {
+            format!("a length prefix claims more than the {limit}-byte limit")
+        }
         E::UnexpectedVariant {
             type_name, found, ..
         } => format!("unknown {type_name} tag {found}"),
@@ -181,7 +185,6 @@ fn malformed(e: &bincode::error::DecodeError, limit: usize) -> DecodeError {
         E::ArrayLengthMismatch { required, found } => {
             format!("a fixed-size field has {found} elements, not {required}")
         }
-        E::OutsideUsizeRange(n) => format!("a length prefix of {n} is too large"),
         E::InvalidCharEncoding(_) => "a character field is not a valid character".to_owned(),
         E::NonZeroTypeIsZero { .. } => "a non-zero field is zero".to_owned(),
         // Messages from serde and from this crate's validated types.

@@ -93,6 +93,7 @@
 //! `"agritrace/v1/signature\0" || ID`. `docs/FORMAT.md` gives every byte.
 
 mod chain;
+#[cfg(all(feature = "sqlite", feature = "native"))]
 pub mod demo;
 mod encoding;
 mod error;
@@ -101,6 +102,7 @@ mod hash;
 mod hex;
 mod id;
 mod inline;
+mod par;
 mod record;
 mod signing;
 mod store;
@@ -123,12 +125,15 @@ pub use crate::event::{
 pub use crate::id::{
     EarTag, GtinLot, Iso11784, KeyId, MAX_LOT_LEN, Species, SubjectId, gtin_check_digit,
 };
+pub use crate::par::provide_entropy;
 pub use crate::record::{
     FORMAT_VERSION, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId, SIGNATURE_LEN, SignedRecord,
     write_ledger,
 };
 pub use crate::signing::{KeyWeakness, PublicKey, Signer};
-pub use crate::store::{Conflict, LineageEdge, LogStream, SqliteStore, Store, StoreError};
+#[cfg(feature = "sqlite")]
+pub use crate::store::SqliteStore;
+pub use crate::store::{Conflict, LineageEdge, LogStream, Store, StoreError};
 pub use crate::time::{Day, TimeParseError, Timestamp};
 pub use crate::tlog::*;
 pub use crate::trace::{

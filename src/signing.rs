@@ -4,8 +4,10 @@ use std::fmt;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signer as _, SigningKey};
+#[cfg(feature = "native")]
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "native")]
 use zeroize::Zeroize as _;
 
 use crate::hash;
@@ -140,6 +142,7 @@ impl Signer {
     }
 
     /// A fresh signer from the operating system's random number generator.
+    #[cfg(feature = "native")]
     #[must_use]
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];

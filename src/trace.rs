@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -242,7 +241,7 @@ pub fn trace<S: Store>(
     policy: &Policy,
     id: &SubjectId,
 ) -> Result<Trace, TraceError> {
-    let started = Instant::now();
+    let started = crate::par::Stopwatch::start();
     let subjects = lineage_closure(store, id)?;
     let mut records = Vec::new();
     for s in &subjects {
@@ -256,7 +255,7 @@ pub fn trace<S: Store>(
     let set = LedgerVerifier::new(trust, policy)
         .verify_set(&records)
         .map_err(|e| TraceError::Verify(name_failures(store, &records, e)))?;
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let millis = started.millis();
     Ok(summarise(&set, trust, id, millis))
 }
 

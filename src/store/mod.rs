@@ -6,7 +6,9 @@
 //! parent stored. Its trust is data: statements signed by the operator key pinned when the
 //! store was created ([`TrustHistory`]).
 
+#[cfg(feature = "sqlite")]
 mod admit;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use crate::time::Timestamp;
 use crate::tlog::LogSigner;
 use crate::trust::{TrustChange, TrustHistory, TrustStatement};
 
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 pub use crate::chain::ChainTip;

@@ -331,7 +331,7 @@ impl TraceBundle {
     /// # Errors
     /// [`BundleError`] naming the first failing part.
     pub fn verify(&self, log: &LogPolicy, policy: &Policy) -> Result<VerifiedBundle, BundleError> {
-        let started = std::time::Instant::now();
+        let started = crate::par::Stopwatch::start();
         let checkpoint = log.verify(&self.checkpoint)?;
         let trust = read_trust_note(&self.trust, log)?;
         let mut proven = HashSet::with_capacity(self.chains.len());
@@ -368,7 +368,7 @@ impl TraceBundle {
         }
         Ok(VerifiedBundle {
             subject: self.subject.clone(),
-            millis: started.elapsed().as_secs_f64() * 1000.0,
+            millis: started.millis(),
             checkpoint,
             set,
             trust,

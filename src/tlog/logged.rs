@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rayon::prelude::*;
 use thiserror::Error;
 
 use super::checkpoint::VerifiedCheckpoint;
 use super::merkle::{MerkleTree, RootBuilder, TreeHash};
 use crate::encoding;
 use crate::id::SubjectId;
+use crate::par;
 use crate::record::{RecordId, SignedRecord, body_header};
 use crate::store::{Store, StoreError};
 
@@ -159,8 +159,8 @@ impl<'a> CheckpointVerifier<'a> {
     /// [`LoggedError`]: wrong size, wrong root, or a chain whose seqs do not follow on
     /// under a signed root. The verdict does not depend on the thread count.
     pub fn verify(&self, records: &[SignedRecord]) -> Result<LoggedLedger, LoggedError> {
-        let pool = crate::verify::pool::build(self.threads);
-        crate::verify::pool::run(pool.as_ref(), || self.run(records))
+        let pool = par::build(self.threads);
+        par::run(pool.as_ref(), || self.run(records))
     }
 
     fn run(&self, records: &[SignedRecord]) -> Result<LoggedLedger, LoggedError> {
@@ -171,7 +171,7 @@ impl<'a> CheckpointVerifier<'a> {
                 size,
             });
         }
-        let units: Vec<Unit<'_>> = records.par_chunks(UNIT).enumerate().map(Unit::of).collect();
+        let units: Vec<Unit<'_>> = par::map_chunks(records, UNIT, |n, unit| Unit::of((n, unit)));
         let mut top = RootBuilder::new();
         for u in &units {
             top.push(u.root);
@@ -295,13 +295,13 @@ fn merge(
         return Err(e);
     }
     let tips: Vec<(&[u8], (u64, usize))> = tips.into_iter().collect();
-    tips.into_par_iter()
-        .map(|(bytes, (seq, index))| {
-            let subject = encoding::decode_canonical::<SubjectId>(bytes)
-                .map_err(|_| broken_at(index, "subject does not decode"))?;
-            Ok((subject, (seq, records[index].id())))
-        })
-        .collect()
+    par::map(tips, |(bytes, (seq, index))| {
+        let subject = encoding::decode_canonical::<SubjectId>(bytes)
+            .map_err(|_| broken_at(index, "subject does not decode"))?;
+        Ok((subject, (seq, records[index].id())))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Extends `tree` with the leaves of every record `store` holds past `tree.len()`, in log

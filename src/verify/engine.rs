@@ -6,20 +6,21 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+#[cfg(feature = "native")]
 use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "native")]
 use std::sync::mpsc;
-
-use rayon::prelude::*;
 
 use super::check::{self, Linked};
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::set::{self, Decoded, Grouped};
+use super::sig;
 use super::{VerifiedLedger, VerifiedSet};
-use super::{pool, sig};
 use crate::chain::ChainTip;
 use crate::error::{Reason, StreamError, VerifyError, VerifyErrors};
 use crate::event::LineageRef;
 use crate::id::SubjectId;
+use crate::par;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::time::Timestamp;
 use crate::trust::{Policy, TrustStore, TrustedKey};
@@ -116,7 +117,7 @@ impl<'a> LedgerVerifier<'a> {
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify(&self, records: &[SignedRecord]) -> Result<VerifiedLedger, VerifyErrors> {
-        pool::run(self.pool().as_ref(), || {
+        par::run(self.pool().as_ref(), || {
             let (mut judged, walker) = self.judge_walked(records, false);
             let (g, outcomes, tips) = walker.finish(&judged);
             let mut errors = judged.take_decode_errors();
@@ -144,7 +145,7 @@ impl<'a> LedgerVerifier<'a> {
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
     pub fn verify_set(&self, records: &[SignedRecord]) -> Result<VerifiedSet, VerifyErrors> {
-        pool::run(self.pool().as_ref(), || {
+        par::run(self.pool().as_ref(), || {
             let (mut judged, walker) = self.judge_walked(records, true);
             let (g, outcomes, _) = walker.finish(&judged);
             let errors = judged.take_decode_errors();
@@ -205,8 +206,8 @@ impl<'a> LedgerVerifier<'a> {
 
     /// A dedicated pool when a thread count was set (falling back to the global pool if the
     /// operating system refuses the threads).
-    fn pool(&self) -> Option<rayon::ThreadPool> {
-        pool::build(self.threads)
+    fn pool(&self) -> Option<par::Pool> {
+        par::build(self.threads)
     }
 
     /// Checks every record on its own — hash, decode, signer, signature — in chunks of the
@@ -226,20 +227,42 @@ impl<'a> LedgerVerifier<'a> {
             let chunk = chunk.get(..size).unwrap_or(chunk);
             self.judge_chunk(c * size, chunk, keep, &keys)
         };
-        let sequential = |judge: &dyn Fn(usize) -> Part| {
-            let mut walker = Walker::default();
-            let mut parts = Vec::with_capacity(count);
-            for c in 0..count {
-                let part = judge(c);
-                walker.walk(c * size, &part);
-                parts.push(part);
-            }
-            (Judged { size, parts }, walker)
-        };
-        let threads = rayon::current_num_threads();
-        if threads <= 1 || count <= 1 {
-            return sequential(&judge);
+        if par::threads() <= 1 || count <= 1 {
+            return Self::judge_walked_here(size, count, &judge);
         }
+        #[cfg(feature = "native")]
+        return Self::judge_walked_in_parallel(size, count, &judge);
+        #[cfg(not(feature = "native"))]
+        Self::judge_walked_here(size, count, &judge)
+    }
+
+    /// [`Self::judge_walked`] chunk after chunk on the calling thread: `judge(c)` judges
+    /// chunk `c` of `count` chunks of `size` records.
+    fn judge_walked_here(
+        size: usize,
+        count: usize,
+        judge: &dyn Fn(usize) -> Part,
+    ) -> (Judged, Walker) {
+        let mut walker = Walker::default();
+        let mut parts = Vec::with_capacity(count);
+        for c in 0..count {
+            let part = judge(c);
+            walker.walk(c * size, &part);
+            parts.push(part);
+        }
+        (Judged { size, parts }, walker)
+    }
+
+    /// [`Self::judge_walked`] on every thread of the pool, with the walk on one more thread;
+    /// on the calling thread when that thread cannot be started.
+    #[cfg(feature = "native")]
+    fn judge_walked_in_parallel(
+        size: usize,
+        count: usize,
+        judge: &(dyn Fn(usize) -> Part + Sync),
+    ) -> (Judged, Walker) {
+        use rayon::prelude::*;
+        let threads = par::threads();
         let (tx, rx) = mpsc::channel::<(usize, Part)>();
         std::thread::scope(|scope| {
             let walking = std::thread::Builder::new()
@@ -261,7 +284,7 @@ impl<'a> LedgerVerifier<'a> {
                     (Judged { size, parts }, walker)
                 });
             let Ok(walking) = walking else {
-                return sequential(&judge);
+                return Self::judge_walked_here(size, count, judge);
             };
             let taken = AtomicUsize::new(0);
             (0..threads).into_par_iter().for_each_with(tx, |tx, _| {
@@ -289,11 +312,9 @@ impl<'a> LedgerVerifier<'a> {
         keep: bool,
         keys: &RandomState,
     ) -> Vec<Part> {
-        records
-            .par_chunks(self.chunk)
-            .enumerate()
-            .map(|(c, chunk)| self.judge_chunk(base + c * self.chunk, chunk, keep, keys))
-            .collect()
+        par::map_chunks(records, self.chunk, |c, chunk| {
+            self.judge_chunk(base + c * self.chunk, chunk, keep, keys)
+        })
     }
 
     /// One chunk, while its bytes are in cache: each record is hashed, decoded and checked
@@ -346,7 +367,7 @@ impl<'a> LedgerVerifier<'a> {
                 part.bodies.push(Some(body));
             }
         }
-        if jobs.is_empty() || batch.verify(rand::rng()).is_ok() {
+        if jobs.is_empty() || sig::batch_holds(batch) {
             return part;
         }
         let items: Vec<batch::Item> = jobs
@@ -370,7 +391,7 @@ impl<'a> LedgerVerifier<'a> {
     fn referenced<I, E>(
         &self,
         source: I,
-        pool: Option<&rayon::ThreadPool>,
+        pool: Option<&par::Pool>,
     ) -> Result<(HashSet<RecordId>, u64), StreamError>
     where
         I: Iterator<Item = Result<SignedRecord, E>>,
@@ -384,14 +405,11 @@ impl<'a> LedgerVerifier<'a> {
         let count = blocks.pipeline(
             pool,
             |block, _| {
-                block
-                    .par_iter()
-                    .filter_map(|r| {
-                        let body = RecordBody::decode(r.body()).ok()?;
-                        let refs = body.event().lineage();
-                        (!refs.is_empty()).then(|| refs.iter().map(|l| l.record).collect())
-                    })
-                    .collect::<Vec<Vec<RecordId>>>()
+                par::filter_map(block, |r| {
+                    let body = RecordBody::decode(r.body()).ok()?;
+                    let refs = body.event().lineage();
+                    (!refs.is_empty()).then(|| refs.iter().map(|l| l.record).collect::<Vec<_>>())
+                })
             },
             |_, refs| wanted.extend(refs.into_iter().flatten()),
         )?;
@@ -403,7 +421,7 @@ impl<'a> LedgerVerifier<'a> {
         &self,
         source: I,
         wanted: &HashSet<RecordId>,
-        pool: Option<&rayon::ThreadPool>,
+        pool: Option<&par::Pool>,
     ) -> Result<StreamState, StreamError>
     where
         I: Iterator<Item = Result<SignedRecord, E>>,
@@ -747,7 +765,7 @@ where
     /// this thread. Returns the number of records read.
     fn pipeline<T: Send>(
         mut self,
-        pool: Option<&rayon::ThreadPool>,
+        pool: Option<&par::Pool>,
         work: impl Fn(&[SignedRecord], usize) -> T + Sync,
         mut consume: impl FnMut(usize, T),
     ) -> Result<u64, StreamError> {
@@ -756,17 +774,18 @@ where
         let mut next = self.next_block()?;
         while let Some(block) = next {
             let base = read;
-            let mut out = None;
-            let following = pool::in_place_scope(pool, |s| {
-                let (slot, block, work) = (&mut out, &block, &work);
-                s.spawn(move |_| *slot = Some(work(block, base)));
-                if let Some((b, t)) = pending.take() {
-                    consume(b, t);
-                }
-                self.next_block()
-            });
+            let (done, following) = par::overlap(
+                pool,
+                || work(&block, base),
+                || {
+                    if let Some((b, t)) = pending.take() {
+                        consume(b, t);
+                    }
+                    self.next_block()
+                },
+            );
             read = read.saturating_add(block.len());
-            pending = out.map(|t| (base, t));
+            pending = Some((base, done));
             next = following?;
         }
         if let Some((b, t)) = pending {

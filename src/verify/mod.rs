@@ -7,7 +7,6 @@
 pub(crate) mod check;
 mod engine;
 mod lineage;
-pub(crate) mod pool;
 mod reference;
 mod set;
 pub(crate) mod sig;

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
-
 use super::check::Linked;
 use super::lineage::{self, ChainOutcome, Child, Parent};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet};
@@ -101,17 +99,13 @@ fn scan<'a, L: Linked + Sync + 'a, T: Send>(
     get: &(impl Fn(usize) -> Option<(&'a RecordId, &'a L)> + Sync),
     pick: impl Fn(usize, usize, usize, &RecordId, &L) -> Option<T> + Sync,
 ) -> Vec<T> {
-    g.chains
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(c, idx)| {
-            let pick = &pick;
-            idx.iter().enumerate().filter_map(move |(pos, &i)| {
-                let (id, body) = get(i)?;
-                pick(c, pos, i, id, body)
-            })
+    crate::par::flat_map(&g.chains, |c, idx| {
+        let pick = &pick;
+        idx.iter().enumerate().filter_map(move |(pos, &i)| {
+            let (id, body) = get(i)?;
+            pick(c, pos, i, id, body)
         })
-        .collect()
+    })
 }
 
 /// Turns per-chain outcomes into the witness, or the errors sorted by input index;

@@ -88,12 +88,18 @@ pub(crate) fn bisect(
     match items {
         [] => {}
         [_] => out[0] = leaf(offset),
+        // No batches without randomness (see `batch_holds`).
+        _ if !crate::par::has_entropy() => {
+            for (i, ok) in out.iter_mut().enumerate() {
+                *ok = leaf(offset + i);
+            }
+        }
         _ => {
             let mut v = batch::Verifier::new();
             for it in items {
                 v.queue(it.clone());
             }
-            if v.verify(rand::rng()).is_ok() {
+            if batch_holds(v) {
                 out.fill(true);
             } else {
                 let mid = items.len() / 2;
@@ -103,6 +109,23 @@ pub(crate) fn bisect(
             }
         }
     }
+}
+
+/// Whether every signature queued in `batch` is valid, checked with random coefficients
+/// from the operating system. Under ZIP-215 a batch holds exactly when every item verifies
+/// on its own.
+#[cfg(feature = "native")]
+pub(crate) fn batch_holds(batch: batch::Verifier) -> bool {
+    batch.verify(rand::rng()).is_ok()
+}
+
+/// Without the operating system's randomness, batches are checked with the entropy the
+/// caller provided ([`crate::provide_entropy`]); without that there are no safe batch
+/// coefficients, so no batch is taken to hold and every signature is checked on its own
+/// (the same verdicts).
+#[cfg(not(feature = "native"))]
+pub(crate) fn batch_holds(batch: batch::Verifier) -> bool {
+    crate::par::with_entropy(|rng| batch.verify(rng).is_ok()).unwrap_or(false)
 }
 
 /// The batch item for a record signature.
