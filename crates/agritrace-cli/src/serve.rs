@@ -24,6 +24,32 @@ pub struct ServeArgs {
     /// Build the demo cooperative into the store first, when there is no store yet.
     #[arg(long)]
     demo: bool,
+    /// The in-browser verifier module (build it with `cargo build -p agritrace-wasm
+    /// --target wasm32-unknown-unknown --profile wasm`): pages then offer "check it on this
+    /// phone", and /verify serves the offline verifier.
+    #[arg(long, value_name = "FILE", env = "AGRITRACE_WASM")]
+    wasm: Option<std::path::PathBuf>,
+}
+
+/// Largest verifier module accepted (the built one is about 400 KiB).
+const MAX_WASM_LEN: u64 = 16 * 1024 * 1024;
+
+/// Reads the verifier module, refusing what is not one.
+fn read_wasm(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    use std::io::Read as _;
+    let fail = |why: String| Failure::error(format!("verifier module {}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_WASM_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_WASM_LEN {
+        return Err(fail(format!("larger than {MAX_WASM_LEN} bytes")));
+    }
+    if !bytes.starts_with(b"\0asm") {
+        return Err(fail("not a WebAssembly module".into()));
+    }
+    Ok(bytes)
 }
 
 pub fn serve(g: &Global, a: &ServeArgs) -> Result<Outcome, Failure> {
@@ -49,7 +75,18 @@ pub fn serve(g: &Global, a: &ServeArgs) -> Result<Outcome, Failure> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", a.listen));
-    let service = Arc::new(Service::new(store, operator, &public, !a.no_cache));
+    let wasm = a.wasm.as_deref().map(read_wasm).transpose()?;
+    if wasm.is_some() && operator.is_none() {
+        note(
+            g.quiet,
+            "note: pages offer the in-browser check only with the operator key (they pin its log key)",
+        );
+    }
+    let mut service = Service::new(store, operator, &public, !a.no_cache);
+    if let Some(wasm) = wasm {
+        service = service.with_verifier(wasm);
+    }
+    let service = Arc::new(service);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

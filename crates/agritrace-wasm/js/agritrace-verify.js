@@ -7,8 +7,9 @@
 //   v.checkSignature(key32, signature64, message) -> true | false
 //
 // On a consumer page, an element with id "phone-check" (data-wasm, data-bundle, data-pins,
-// data-lang) gets wired: its link to "#check" and its file input run the check and show
-// the verdict next to the server's. A plain script, no modules, so a saved page works too.
+// data-lang) gets wired: its link to "#check" (also followed when the page is opened at
+// #check) and its file input run the check and show the verdict next to the server's.
+// A plain script, no modules, so a saved page works too.
 (function (global) {
   'use strict';
 
@@ -77,14 +78,15 @@
       checking: '正在本机验证……',
       ok: '本机验证通过',
       bad: '本机验证未通过',
-      records: '条记录',
-      chains: '条链',
+      records: '记录',
+      count: (n, c) => n.toLocaleString() + ' 条，' + c + ' 条链',
       checkpoint: '日志检查点',
       witnesses: '见证人',
       none: '无',
       took: '用时',
       fault: '问题记录',
       part: '失败部分',
+      reason: '原因',
       other: '此文件属于另一个编号',
       failed: '无法在本机验证：',
     },
@@ -93,13 +95,14 @@
       ok: 'VERIFIED on this phone',
       bad: 'NOT VERIFIED on this phone',
       records: 'records',
-      chains: 'chains',
+      count: (n, c) => n.toLocaleString() + ' in ' + c + ' chains',
       checkpoint: 'log checkpoint',
       witnesses: 'witnesses',
       none: 'none',
       took: 'took',
       fault: 'record at fault',
       part: 'failed part',
+      reason: 'reason',
       other: 'this file is for another ID',
       failed: 'could not check on this phone: ',
     },
@@ -123,13 +126,13 @@
       dl.appendChild(el('dd', '', val));
     };
     if (v.verified) {
-      row(w.records, v.records.toLocaleString() + ' · ' + v.chains + ' ' + w.chains);
+      row(w.records, w.count(v.records, v.chains));
       row(w.checkpoint, v.checkpoint.origin + ' @ ' + v.checkpoint.size.toLocaleString());
       row(w.witnesses, v.witnesses.length ? v.witnesses.join(', ') : w.none);
     } else {
       row(w.part, v.part === 'subject' ? w.other : v.part);
       const reason = el('dd', 'phone-error', v.error);
-      dl.appendChild(el('dt', '', '✗'));
+      dl.appendChild(el('dt', '', w.reason));
       dl.appendChild(reason);
       for (const f of v.faults.slice(0, 5)) {
         row(w.fault, (f.subject || '?') + ' · ' + (f.record || '').slice(0, 16) + '… · ' + f.reason);
@@ -145,8 +148,18 @@
     const w = WORDS[box.dataset.lang] || WORDS.en;
     const out = box.querySelector('.phone-verdict');
     let verifier = null;
+    // data-wasm is the module's URL, or "#id" of an element holding it in base64 (a
+    // self-contained page that works saved, offline).
+    const wasm = async () => {
+      const w = box.dataset.wasm;
+      if (w.startsWith('#')) {
+        const text = document.querySelector(w).textContent.trim();
+        return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+      }
+      return fetch(w);
+    };
     const verifierFor = async () => {
-      if (!verifier) verifier = await load(await fetch(box.dataset.wasm));
+      if (!verifier) verifier = await load(await wasm());
       return verifier;
     };
     const run = async (bundleBytes) => {
@@ -166,7 +179,8 @@
     };
     const fromServer = () =>
       run(async () => {
-        const r = await fetch(box.dataset.bundle);
+        // Revalidated each time: the bundle grows with the log.
+        const r = await fetch(box.dataset.bundle, { cache: 'no-cache' });
         if (!r.ok) throw new Error('bundle: HTTP ' + r.status);
         return r.arrayBuffer();
       });
@@ -183,7 +197,7 @@
         if (file.files.length) run(() => file.files[0].arrayBuffer());
       });
     }
-    if (location.hash === '#check') fromServer();
+    if (location.hash === '#check' && box.dataset.bundle) fromServer();
   }
 
   global.agritrace = { load, loadSync, Verifier, wire };

@@ -19,6 +19,7 @@
 
 mod ids;
 mod page;
+mod phone;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,6 +39,7 @@ use serde_json::json;
 
 pub use ids::{BadId, from_path, path_of};
 pub use page::Lang;
+pub use phone::{SCRIPT, SCRIPT_PATH, WASM_PATH};
 
 /// Largest ingestion request body: a ledger file of at most 8 MiB.
 pub const MAX_INGEST_BYTES: usize = 8 * 1024 * 1024;
@@ -56,6 +58,8 @@ pub struct Service {
     public_url: String,
     cache: Option<Mutex<HashMap<SubjectId, Cached>>>,
     log: Mutex<LogState>,
+    /// The in-browser verifier (`agritrace_wasm.wasm`), when served.
+    verifier: Option<Bytes>,
 }
 
 #[derive(Clone)]
@@ -124,7 +128,24 @@ impl Service {
             public_url: public_url.trim_end_matches('/').to_owned(),
             cache: cache.then(|| Mutex::new(HashMap::new())),
             log: Mutex::new(LogState::default()),
+            verifier: None,
         }
+    }
+
+    /// Serves the in-browser verifier: `wasm` is the module built from
+    /// `crates/agritrace-wasm`. Trace pages then offer "check it on this phone" (which needs
+    /// the operator key, whose log key the page pins), and `/verify` is the offline
+    /// verifier page.
+    #[must_use]
+    pub fn with_verifier(mut self, wasm: Vec<u8>) -> Self {
+        self.verifier = Some(Bytes::from(wasm));
+        self
+    }
+
+    /// The pins a page about `subject` carries, when the in-browser check is offered.
+    fn phone_pins(&self, subject: Option<&SubjectId>) -> Option<String> {
+        self.verifier.as_ref()?;
+        Some(phone::pins(self.operator.as_ref()?, subject))
     }
 
     /// The store served.
@@ -211,6 +232,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/log/consistency", get(consistency))
         .route("/log/records", get(log_records))
         .route("/records", axum::routing::post(ingest))
+        .route("/verify", get(verifier_page))
+        .route(phone::SCRIPT_PATH, get(script))
+        .route(phone::WASM_PATH, get(wasm))
         .layer(DefaultBodyLimit::max(MAX_INGEST_BYTES))
         .fallback(not_found)
         .with_state(service)
@@ -342,9 +366,10 @@ async fn page_route(
             .rendered
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let r = done
-            .entry((l, wants_json))
-            .or_insert_with(|| render(l, wants_json, &verified, &id, &url));
+        let r = done.entry((l, wants_json)).or_insert_with(|| {
+            let phone = svc.phone_pins(Some(&id));
+            render(l, wants_json, &verified, &id, &url, phone.as_deref())
+        });
         Ok(r.clone())
     })
     .await
@@ -352,7 +377,14 @@ async fn page_route(
 }
 
 /// The answer for a trace: its page or its JSON, or what went wrong.
-fn render(l: Lang, json: bool, v: &Verified, id: &SubjectId, url: &str) -> Rendered {
+fn render(
+    l: Lang,
+    json: bool,
+    v: &Verified,
+    id: &SubjectId,
+    url: &str,
+    phone: Option<&str>,
+) -> Rendered {
     let page = |status, m: maud::Markup| Rendered {
         status,
         content_type: "text/html; charset=utf-8",
@@ -368,7 +400,10 @@ fn render(l: Lang, json: bool, v: &Verified, id: &SubjectId, url: &str) -> Rende
         (Ok(t), true) => data(StatusCode::OK, json!(t)),
         (Ok(t), false) => {
             let qr = qr_svg(url).unwrap_or_default();
-            page(StatusCode::OK, page::trace(l, t, &v.at, id, url, &qr))
+            page(
+                StatusCode::OK,
+                page::trace(l, t, &v.at, id, url, &qr, phone),
+            )
         }
         (Err(Failure::NotFound), true) => data(
             StatusCode::NOT_FOUND,
@@ -523,6 +558,57 @@ async fn bundle(State(s): Shared, Path(path): Path<String>) -> Response {
         )
             .into_response(),
         Err(r) => r,
+    }
+}
+
+/// The in-browser check's script.
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        phone::SCRIPT,
+    )
+        .into_response()
+}
+
+/// The verifier module, when served.
+async fn wasm(State(s): Shared) -> Response {
+    match &s.verifier {
+        Some(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/wasm"),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            bytes.clone(),
+        )
+            .into_response(),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "this service does not serve the in-browser verifier\n".into(),
+        ),
+    }
+}
+
+/// The offline verifier: module, script and pins in one page.
+async fn verifier_page(
+    State(s): Shared,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let l = lang(&q, &headers);
+    match (&s.verifier, s.phone_pins(None)) {
+        (Some(wasm), Some(pins)) => html(StatusCode::OK, &phone::verifier_page(l, &pins, wasm)),
+        _ => html(
+            StatusCode::NOT_FOUND,
+            &page::problem(
+                l,
+                "本服务未提供本机验证器",
+                "This service does not serve the in-browser verifier",
+                "agritrace serve --wasm FILE",
+            ),
+        ),
     }
 }
 

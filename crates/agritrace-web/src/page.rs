@@ -1,4 +1,5 @@
-//! The consumer page: mobile first (a 412 px phone is the main screen), no JavaScript, in
+//! The consumer page: mobile first (a 412 px phone is the main screen), no JavaScript needed
+//! (one optional script adds the in-browser check, see `phone`), in
 //! Chinese or English. The verdict first, then who the animal is, its charts, its health,
 //! its journey, and how to check it offline.
 
@@ -50,7 +51,7 @@ impl Lang {
         }
     }
 
-    fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+    pub(crate) fn t(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Self::Zh => zh,
             Self::En => en,
@@ -58,7 +59,7 @@ impl Lang {
     }
 }
 
-const STYLE: &str = r"
+pub(crate) const STYLE: &str = r"
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,'Noto Sans CJK SC','Noto Sans SC',sans-serif;color:#1c2420;background:#f4f2ec}
 main{max-width:40rem;margin:0 auto;padding:0 .75rem 2rem}
@@ -83,6 +84,11 @@ td.num{text-align:right;white-space:nowrap}
 ";
 
 fn shell(lang: Lang, title: &str, canonical: &str, body: &Markup) -> Markup {
+    shell_with(lang, title, canonical, body, false)
+}
+
+/// The page frame; `script` adds the in-browser check's script (see `phone`).
+fn shell_with(lang: Lang, title: &str, canonical: &str, body: &Markup, script: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -91,7 +97,8 @@ fn shell(lang: Lang, title: &str, canonical: &str, body: &Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="canonical" href=(canonical);
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(STYLE)) @if script { (PreEscaped(crate::phone::STYLE)) } }
+                @if script { script src=(crate::phone::SCRIPT_PATH) defer {} }
             }
             body {
                 header {
@@ -106,7 +113,8 @@ fn shell(lang: Lang, title: &str, canonical: &str, body: &Markup) -> Markup {
     }
 }
 
-/// A verified trace.
+/// A verified trace; `phone` (the pins, when the service serves the in-browser verifier)
+/// adds the "check it on this phone" section beside the verdict.
 pub fn trace(
     lang: Lang,
     t: &Trace,
@@ -114,6 +122,7 @@ pub fn trace(
     id: &SubjectId,
     url: &str,
     qr_svg: &str,
+    phone: Option<&str>,
 ) -> Markup {
     let v = &t.verification;
     let path = path_of(id);
@@ -134,6 +143,7 @@ pub fn trace(
                 }
             }
         }
+        @if let Some(pins) = phone { (crate::phone::section(lang, pins, &format!("/bundle{path}"))) }
         section {
             h2 { (lang.t("ID 的含义", "What the ID says")) }
             dl {
@@ -171,7 +181,13 @@ pub fn trace(
             p.small { code { (url) } }
         }
     };
-    shell(lang, &format!("{} — agritrace", t.id), url, &body)
+    shell_with(
+        lang,
+        &format!("{} — agritrace", t.id),
+        url,
+        &body,
+        phone.is_some(),
+    )
 }
 
 fn animal(lang: Lang, a: &AnimalSummary, path: &str, traced_back: bool) -> Markup {

@@ -367,3 +367,60 @@ async fn without_the_operator_key_checkpoints_and_bundles_say_so() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_in_browser_check_is_offered_only_with_the_verifier_and_the_log_key() {
+    // Without the module: no section, no script, and the module and /verify say so.
+    let plain = shared();
+    let page = get(&plain, &format!("{PIG}?lang=en")).await.text();
+    assert!(!page.contains("phone-check") && !page.contains("<script"));
+    assert_eq!(
+        get(&plain, agritrace_web::WASM_PATH).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(&plain, "/verify").await.status, StatusCode::NOT_FOUND);
+
+    // With it (any bytes serve here; the browser tests load the real module).
+    let cfg = demo();
+    let store = cfg.create_store(None).unwrap();
+    store
+        .append_batch(&cfg.pigs_records(&cfg.keys(), 0..1))
+        .unwrap();
+    let log = cfg.operator().unwrap();
+    let vkey = log.verifier().vkey();
+    let module = b"\0asm\x01\0\0\0".to_vec();
+    let s = Arc::new(
+        Service::new(store, Some(log), "https://trace.example.cn", true)
+            .with_verifier(module.clone()),
+    );
+    let page = get(&s, &format!("{PIG}?lang=en")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    for want in [
+        "id=\"phone-check\"",
+        "Check it on this phone",
+        "href=\"#check\"",
+        "type=\"file\"",
+        "data-bundle=\"/bundle/eartag/161083000001001\"",
+        "src=\"/static/agritrace-verify.js\"",
+        "&quot;subject&quot;:&quot;eartag:161083000001001&quot;",
+    ] {
+        assert!(html.contains(want), "page lacks {want}");
+    }
+    assert!(html.contains(&vkey), "the page does not pin the log key");
+    let wasm = get(&s, agritrace_web::WASM_PATH).await;
+    assert_eq!(
+        (wasm.status, wasm.content_type.as_str(), wasm.body),
+        (StatusCode::OK, "application/wasm", module)
+    );
+    let script = get(&s, agritrace_web::SCRIPT_PATH).await;
+    assert!(script.content_type.starts_with("text/javascript"));
+    assert_eq!(script.text(), agritrace_web::SCRIPT);
+    // The offline page carries the module inline and the key, and no subject.
+    let offline = get(&s, "/verify?lang=zh").await;
+    assert_eq!(offline.status, StatusCode::OK);
+    let html = offline.text();
+    assert!(html.contains("AGFzbQEAAAA="), "the module is not inline");
+    assert!(html.contains(&vkey) && !html.contains("&quot;subject&quot;"));
+    assert!(html.contains("溯源包验证器"));
+}
