@@ -67,8 +67,21 @@
 //!   verifies a whole ledger against a verified checkpoint by re-hashing.
 //! - [`demo`]: a deterministic demo cooperative for examples, benchmarks and tests.
 //!
-//! The crate has no optional features: SQLite is bundled (compiled from source by
-//! `rusqlite`), so nothing needs installing.
+//! # Features
+//!
+//! Both on by default; SQLite is bundled (compiled from source by `rusqlite`), so nothing
+//! needs installing.
+//!
+//! - `sqlite`: [`SqliteStore`].
+//! - `native`: what an operating system gives — threads (rayon), randomness (batch
+//!   signature verification, [`Signer::generate`]) and a clock — and the [`demo`] module
+//!   (with `sqlite`).
+//!
+//! With neither (`default-features = false`) the crate builds for `wasm32-unknown-unknown`
+//! (`crates/agritrace-wasm` is the verifier a browser runs): every verifier runs on the
+//! calling thread, and checks signatures in batches only after [`provide_entropy`], else
+//! one by one. The verdicts are the same whatever the features, the thread count or the
+//! platform; `crates/agritrace-wasm`'s browser suite checks it.
 //!
 //! # Security model
 //!
