@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TextError;
 use crate::id::{Species, SubjectId};
 use crate::inline::{self, InlineStr};
-use crate::record::RecordId;
+use crate::record::id::RecordId;
 use crate::time::Day;
 
 /// Maximum length of a [`Text`] field, in UTF-8 bytes.

@@ -65,17 +65,19 @@
 //!   against its own trust; offline
 //!   [`TraceBundle`]s of one subject with its lineage; [`CheckpointVerifier`], which
 //!   verifies a whole ledger against a verified checkpoint by re-hashing.
-//! - [`demo`]: a deterministic demo cooperative for examples, benchmarks and tests.
+//! - `demo` (feature `demo`): a deterministic demo cooperative for examples, benchmarks and
+//!   tests.
 //!
 //! # Features
 //!
-//! Both on by default; SQLite is bundled (compiled from source by `rusqlite`), so nothing
-//! needs installing.
+//! `sqlite` and `native` are on by default; SQLite is bundled (compiled from source by
+//! `rusqlite`), so nothing needs installing.
 //!
 //! - `sqlite`: [`SqliteStore`].
 //! - `native`: what an operating system gives — threads (rayon), randomness (batch
-//!   signature verification, [`Signer::generate`]) and a clock — and the [`demo`] module
-//!   (with `sqlite`).
+//!   signature verification, [`Signer::generate`]) and a clock.
+//! - `demo` (off by default): `agritrace::demo`, a deterministic demo cooperative for
+//!   examples, tests and benchmarks. Its keys derive from a public seed.
 //!
 //! With neither (`default-features = false`) the crate builds for `wasm32-unknown-unknown`
 //! (`crates/agritrace-wasm` is the verifier a browser runs): every verifier runs on the
@@ -106,7 +108,7 @@
 //! `"agritrace/v1/signature\0" || ID`. `docs/FORMAT.md` gives every byte.
 
 mod chain;
-#[cfg(all(feature = "sqlite", feature = "native"))]
+#[cfg(feature = "demo")]
 pub mod demo;
 mod encoding;
 mod error;
@@ -124,6 +126,32 @@ mod tlog;
 mod trace;
 mod trust;
 mod verify;
+
+/// The crate's documents, rendered here so they travel with the API docs: the design (cited
+/// in the code as "DESIGN §N"), the wire format ("FORMAT §N") and the changelog.
+pub mod documentation {
+    /// How the crate is built and why (`docs/DESIGN.md`).
+    #[doc = include_str!("../docs/DESIGN.md")]
+    pub mod design {}
+    /// The wire format, byte by byte, frozen by known-answer vectors (`docs/FORMAT.md`).
+    #[doc = include_str!("../docs/FORMAT.md")]
+    pub mod format {}
+    /// What the crate measures of itself (`docs/PERFORMANCE.md`).
+    #[doc = include_str!("../docs/PERFORMANCE.md")]
+    pub mod performance {}
+    /// The JSON form of events, as the `agritrace append` command reads them
+    /// (`docs/EVENTS.md`).
+    #[doc = include_str!("../docs/EVENTS.md")]
+    pub mod events {}
+    /// Changes, release by release (`CHANGELOG.md`).
+    #[doc = include_str!("../CHANGELOG.md")]
+    pub mod changelog {}
+}
+
+/// The README's Rust code, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use crate::chain::{Chain, ChainTip};
 pub use crate::encoding::MAX_BODY_LEN;

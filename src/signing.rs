@@ -12,7 +12,10 @@ use zeroize::Zeroize as _;
 
 use crate::hash;
 use crate::id::KeyId;
-use crate::record::{RecordId, SIGNATURE_LEN};
+use crate::record::id::RecordId;
+
+/// Length of a detached Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
 
 /// An Ed25519 public key, as 32 bytes. Checked for safety when added to a
 /// [`TrustStore`](crate::TrustStore), not here.

@@ -20,7 +20,8 @@ use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::signing::PublicKey;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
-use crate::trace::{Trace, TraceError, lineage_closure, summarise};
+use crate::trace::error::TraceError;
+use crate::trace::lineage::lineage_closure;
 use crate::trust::{KeyGrant, Policy, Role, TrustStore};
 use crate::verify::{LedgerVerifier, VerifiedSet};
 
@@ -210,11 +211,9 @@ impl VerifiedBundle {
         &self.trust
     }
 
-    /// A readable summary, as [`trace()`](crate::trace()) gives from a store (its time is
-    /// the bundle's verification time).
-    #[must_use]
-    pub fn trace(&self) -> Trace {
-        summarise(&self.set, &self.trust, &self.subject, self.millis)
+    /// How long verification took, in milliseconds (0 where there is no clock).
+    pub(crate) fn millis(&self) -> f64 {
+        self.millis
     }
 }
 

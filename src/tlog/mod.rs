@@ -11,14 +11,13 @@ mod fork;
 mod logged;
 mod merkle;
 mod note;
+mod witness;
 
 pub use bundle::{
     BUNDLE_MAGIC, BundleError, MAX_BUNDLE_LEN, TraceBundle, VerifiedBundle, read_bundle_file,
     verify_bundle,
 };
-pub use checkpoint::{
-    Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint, Witness, WitnessError,
-};
+pub use checkpoint::{Checkpoint, CheckpointError, LogPolicy, LogSigner, VerifiedCheckpoint};
 pub use fork::{FORK_MAGIC, ForkError, ForkEvidence, find_forks};
 pub use logged::{CheckpointVerifier, LoggedError, LoggedLedger, sync_tree};
 pub use merkle::{
@@ -28,3 +27,4 @@ pub use note::{
     KeyKind, MAX_NOTE_LEN, MAX_NOTE_SIGNATURES, Note, NoteError, NoteSignature, NoteSigned,
     NoteSigner, NoteVerifier,
 };
+pub use witness::{Witness, WitnessError};

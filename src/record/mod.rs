@@ -1,78 +1,26 @@
-//! Record bodies, signed records, record IDs, and the framing of records in a byte stream.
+//! Record bodies and signed records; record IDs ([`id`]) and ledger files ([`ledger`]) in
+//! their own files.
+
+pub(crate) mod id;
+mod ledger;
+
+pub use crate::signing::SIGNATURE_LEN;
+pub use id::RecordId;
+pub use ledger::{LEDGER_MAGIC, LedgerReader, write_ledger};
 
 use std::fmt;
-use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{self, MAX_BODY_LEN};
 use crate::error::{DecodeError, FrameError};
 use crate::event::Event;
-use crate::hash;
 use crate::id::SubjectId;
 use crate::signing::PublicKey;
 use crate::time::Timestamp;
 
 /// The record format version this crate writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
-
-/// Length of a detached Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
-
-/// A record ID: `SHA-256("agritrace/v1/record\0" || body bytes)`.
-///
-/// The signature is not part of the ID, so one body has exactly one ID.
-///
-/// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RecordId([u8; 32]);
-
-/// The binary form of a [`RecordId`], as the format has always had it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename = "RecordId")]
-struct RecordIdWire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
-
-impl From<&RecordId> for RecordIdWire {
-    fn from(id: &RecordId) -> Self {
-        Self(id.0)
-    }
-}
-
-impl From<RecordIdWire> for RecordId {
-    fn from(w: RecordIdWire) -> Self {
-        Self(w.0)
-    }
-}
-
-crate::encoding::text_in_human_formats!(RecordId, RecordIdWire, "a record ID as 64 hex digits");
-
-impl RecordId {
-    /// The ID of exactly these body bytes.
-    #[must_use]
-    pub fn of_body(body: &[u8]) -> Self {
-        Self(hash::tagged(hash::RECORD_TAG, body))
-    }
-
-    /// Wraps 32 bytes.
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The 32 bytes.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The first 8 hex digits, for people.
-    #[must_use]
-    pub fn short(&self) -> String {
-        crate::hex::encode(&self.0[..4])
-    }
-}
-
-crate::hex::impl_hex_display!(RecordId);
 
 /// The signed content of a record, in canonical field order.
 ///
@@ -351,147 +299,6 @@ impl fmt::Debug for SignedRecord {
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Magic line that opens a ledger file.
-pub const LEDGER_MAGIC: &[u8; 20] = b"agritrace-ledger/v1\n";
-
-/// Writes a ledger file: [`LEDGER_MAGIC`] then each record's frame.
-///
-/// # Errors
-/// Any I/O error from `out`.
-pub fn write_ledger<'a, W: Write>(
-    mut out: W,
-    records: impl IntoIterator<Item = &'a SignedRecord>,
-) -> io::Result<()> {
-    out.write_all(LEDGER_MAGIC)?;
-    let mut buf = Vec::with_capacity(4096);
-    for r in records {
-        buf.clear();
-        r.write_frame(&mut buf);
-        out.write_all(&buf)?;
-    }
-    out.flush()
-}
-
-/// Reads records one at a time from a ledger file, in bounded memory.
-///
-/// Yields `Err` once and then stops at the first malformed or truncated frame; each error
-/// names the byte offset of the frame.
-///
-/// # Example
-/// ```
-/// use agritrace::{LedgerReader, write_ledger};
-/// let mut file = Vec::new();
-/// write_ledger(&mut file, [])?;
-/// let records: Vec<_> = LedgerReader::new(file.as_slice())?.collect::<Result<_, _>>()?;
-/// assert!(records.is_empty());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct LedgerReader<R> {
-    inner: R,
-    offset: u64,
-    done: bool,
-}
-
-impl LedgerReader<io::BufReader<std::fs::File>> {
-    /// Opens a ledger file with a 1 MiB read buffer.
-    ///
-    /// # Errors
-    /// [`FrameError::Io`] when the file cannot be opened or read, [`FrameError::BadMagic`]
-    /// when it is not a ledger file.
-    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, FrameError> {
-        let file = std::fs::File::open(path.as_ref()).map_err(|e| FrameError::Io {
-            offset: 0,
-            message: format!("{}: {e}", path.as_ref().display()),
-        })?;
-        Self::new(io::BufReader::with_capacity(1 << 20, file))
-    }
-}
-
-impl<R: Read> LedgerReader<R> {
-    /// Checks the magic line and positions the reader at the first frame.
-    ///
-    /// # Errors
-    /// [`FrameError::BadMagic`] when the input is not a ledger file, or an I/O error.
-    pub fn new(mut inner: R) -> Result<Self, FrameError> {
-        let mut magic = [0u8; LEDGER_MAGIC.len()];
-        read_full(&mut inner, &mut magic, 0)?;
-        if &magic != LEDGER_MAGIC {
-            return Err(FrameError::BadMagic);
-        }
-        Ok(Self {
-            inner,
-            offset: LEDGER_MAGIC.len() as u64,
-            done: false,
-        })
-    }
-
-    fn next_frame(&mut self) -> Result<Option<SignedRecord>, FrameError> {
-        let mut len = [0u8; 4];
-        match self.inner.read(&mut len[..1]) {
-            Ok(0) => return Ok(None),
-            Ok(_) => read_full(&mut self.inner, &mut len[1..], self.offset + 1)?,
-            Err(e) => {
-                return Err(FrameError::Io {
-                    offset: self.offset,
-                    message: e.to_string(),
-                });
-            }
-        }
-        let n = usize::try_from(u32::from_le_bytes(len)).unwrap_or(usize::MAX);
-        if n > MAX_BODY_LEN {
-            return Err(FrameError::TooLong {
-                offset: self.offset,
-                len: n,
-                max: MAX_BODY_LEN,
-            });
-        }
-        let mut body = vec![0u8; n];
-        read_full(&mut self.inner, &mut body, self.offset + 4)?;
-        let mut signature = [0u8; SIGNATURE_LEN];
-        read_full(&mut self.inner, &mut signature, self.offset + 4 + n as u64)?;
-        self.offset += (4 + n + SIGNATURE_LEN) as u64;
-        Ok(Some(SignedRecord { body, signature }))
-    }
-}
-
-impl<R: Read> Iterator for LedgerReader<R> {
-    type Item = Result<SignedRecord, FrameError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.next_frame().transpose();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
-        }
-        item
-    }
-}
-
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8], offset: u64) -> Result<(), FrameError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => {
-                return Err(FrameError::Truncated {
-                    offset,
-                    need: buf.len(),
-                    have: filled,
-                });
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(FrameError::Io {
-                    offset,
-                    message: e.to_string(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
