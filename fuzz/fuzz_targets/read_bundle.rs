@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         // Evidence is judged against a trust holding one key, so records naming it reach
         // the signature check.
         let mut trust = TrustStore::new();
-        let grant = KeyGrant::new("fuzz".parse().unwrap(), Role::Farm, Timestamp::from_millis(0));
+        let grant = KeyGrant::new(agritrace::Text::new("fuzz").unwrap(), Role::Farm, Timestamp::from_millis(0));
         let _ = trust.add(Signer::from_seed([7; 32]).public_key(), grant);
         let _ = e.check(&trust, &Policy::livestock(), None);
     }
