@@ -128,9 +128,7 @@ impl DemoConfig {
     /// # Errors
     /// The store's errors ([`StoreError::Exists`] when `path` already holds a store).
     pub fn create_store(&self, path: Option<&Path>) -> Result<SqliteStore, StoreError> {
-        let operator = self
-            .operator()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let operator = self.operator().map_err(StoreError::backend)?;
         let store = match path {
             Some(p) => SqliteStore::create(p, operator.verifier())?,
             None => SqliteStore::create_in_memory(operator.verifier())?,

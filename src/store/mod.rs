@@ -102,9 +102,30 @@ pub enum StoreError {
     /// damaged); the text names the row or subject.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    /// The backend failed (I/O, locking, SQL).
-    #[error("storage backend: {0}")]
-    Backend(String),
+    /// The backend failed (I/O, locking, SQL): its own error, typed, and the file when
+    /// known.
+    #[error("storage backend{}: {source}", in_file_text(file.as_deref()))]
+    Backend {
+        /// The store's file, when the error concerns one.
+        file: Option<PathBuf>,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// A backend error, without a file.
+    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend {
+            file: None,
+            source: source.into(),
+        }
+    }
+}
+
+fn in_file_text(file: Option<&std::path::Path>) -> String {
+    file.map_or_else(String::new, |f| format!(" ({})", f.display()))
 }
 
 fn subject_text(s: Option<&SubjectId>) -> String {

@@ -1,6 +1,7 @@
 //! Trust: which keys belong to which party and role, when they are valid, and which roles
 //! may sign which events.
 
+mod history;
 mod statement;
 
 use std::collections::BTreeMap;
@@ -13,9 +14,10 @@ use crate::id::KeyId;
 use crate::signing::{KeyWeakness, PublicKey};
 use crate::time::Timestamp;
 
+pub use history::TrustHistory;
 pub use statement::{
     MAX_TRUST_CHANGES, MAX_TRUST_STATEMENTS, StatementHash, TRUST_HISTORY_MAGIC,
-    TRUST_STATEMENT_HEADER, TrustChange, TrustHistory, TrustStatement,
+    TRUST_STATEMENT_HEADER, TrustChange, TrustStatement,
 };
 
 /// The role a key signs in.

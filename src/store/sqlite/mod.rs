@@ -66,7 +66,7 @@ pub struct SqliteStore {
 
 #[allow(clippy::needless_pass_by_value, reason = "used as `map_err(backend)`")]
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 impl SqliteStore {
@@ -79,7 +79,7 @@ impl SqliteStore {
     /// the path) when it cannot be created.
     pub fn create(path: impl AsRef<Path>, operator: &NoteVerifier) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let conn = Connection::open(path).map_err(|e| at_path(path, &e))?;
+        let conn = Connection::open(path).map_err(|e| at_path(path, e))?;
         let store = Self::setup(conn).map_err(|e| in_file(path, e))?;
         if store.has_data()? {
             return Err(StoreError::Exists(path.to_owned()));
@@ -99,7 +99,7 @@ impl SqliteStore {
             return Err(StoreError::NotFound(path.to_owned()));
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| at_path(path, &e))?;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| at_path(path, e))?;
         let store = Self::setup(conn).map_err(|e| in_file(path, e))?;
         if !store.has_data()? {
             return Err(StoreError::NotFound(path.to_owned()));

@@ -12,13 +12,19 @@ use crate::time::Timestamp;
 use super::{SqliteStore, backend};
 
 /// A path-naming backend error.
-pub(super) fn at_path(path: &Path, e: &rusqlite::Error) -> StoreError {
-    StoreError::Backend(format!("{}: {e}", path.display()))
+pub(super) fn at_path(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::Backend {
+        file: Some(path.to_owned()),
+        source: Box::new(e),
+    }
 }
 
 pub(super) fn in_file(path: &Path, e: StoreError) -> StoreError {
     match e {
-        StoreError::Backend(m) => StoreError::Backend(format!("{}: {m}", path.display())),
+        StoreError::Backend { file: None, source } => StoreError::Backend {
+            file: Some(path.to_owned()),
+            source,
+        },
         other => other,
     }
 }
