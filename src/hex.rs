@@ -65,6 +65,56 @@ macro_rules! impl_hex_display {
 }
 pub(crate) use impl_hex_display;
 
+/// `from_bytes` and `as_bytes`, and the hex forms of [`impl_hex_display`], for a newtype
+/// over `[u8; 32]`: the one shape of record IDs, public keys and tree hashes.
+macro_rules! bytes32_newtype {
+    ($name:ident) => {
+        impl $name {
+            /// Wraps 32 bytes.
+            #[must_use]
+            pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+
+            /// The 32 bytes.
+            #[must_use]
+            pub const fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+        }
+
+        $crate::hex::impl_hex_display!($name);
+    };
+}
+pub(crate) use bytes32_newtype;
+
+/// Serde for a [`bytes32_newtype`]: 64 hex digits in human-readable formats; otherwise the
+/// 32 bytes as the binary format has always had them (a derived wire type `$wire`, named
+/// `$rename`).
+macro_rules! bytes32_serde {
+    ($name:ident, $wire:ident, $rename:literal, $expecting:literal) => {
+        /// The binary form, as the format has always had it.
+        #[derive(::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename = $rename)]
+        struct $wire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
+
+        impl From<&$name> for $wire {
+            fn from(v: &$name) -> Self {
+                Self(v.0)
+            }
+        }
+
+        impl From<$wire> for $name {
+            fn from(w: $wire) -> Self {
+                Self(w.0)
+            }
+        }
+
+        $crate::encoding::text_in_human_formats!($name, $wire, $expecting);
+    };
+}
+pub(crate) use bytes32_serde;
+
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 fn nibble(c: u8) -> Option<u8> {

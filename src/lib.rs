@@ -49,7 +49,7 @@
 //! - Trust: a [`TrustStore`] maps keys to parties, [`Role`]s and validity windows; a
 //!   [`Policy`] says which roles may sign which events.
 //! - Verification: [`Verifier`] is the reference path and returns a [`VerifiedChain`] or
-//!   [`VerifiedSet`] witness, or a [`VerifyError`] naming the record (index, subject, ID)
+//!   [`VerifiedSet`] (a verified value), or a [`VerifyError`] naming the record (index, subject, ID)
 //!   and the [`Reason`]. [`LedgerVerifier`] is the fast engine (parallel decode and hash,
 //!   batched signatures, streaming in bounded memory) with exactly the same verdicts.
 //! - Files: [`write_ledger`] and [`LedgerReader`] frame records in a byte stream.
@@ -67,6 +67,18 @@
 //!   verifies a whole ledger against a verified checkpoint by re-hashing.
 //! - `demo` (feature `demo`): a deterministic demo cooperative for examples, benchmarks and
 //!   tests.
+//!
+//! # Which verifier, under which trust assumption
+//!
+//! | entry point | input | what it trusts | what it checks | success |
+//! |---|---|---|---|---|
+//! | [`Verifier`] (reference) | a chain or set in memory | the [`TrustStore`] and [`Policy`] you pass | every record: decode, canonical bytes, link to its tip, signer (trusted, valid at the record's time, role allowed), signature; sets: lineage | [`VerifiedChain`], [`VerifiedSet`] |
+//! | [`LedgerVerifier`] (engine) | records in memory, or streamed | the same | the same, in parallel and in batches; the same verdicts | [`VerifiedLedger`], [`VerifiedSet`] |
+//! | [`verify_bundle`] / [`TraceBundle::verify`] | one bundle file | the pinned log key and k of n witness keys ([`LogPolicy`]); through them, the log's signed statement of the signers' trust | checkpoint and cosignatures, trust note, an inclusion proof per chain tip, then the engine on the records | [`VerifiedBundle`] |
+//! | [`CheckpointVerifier`] | a whole log | a [`VerifiedCheckpoint`]: the log (and its witnesses) vouched for each append | the leaves hash to the checkpoint's root and each chain's seqs follow; **no signatures** | [`LoggedLedger`] |
+//! | [`ForkEvidence::check`] | two records, or two checkpoints | your [`TrustStore`] and [`Policy`], or a [`LogPolicy`] | one key validly signed both, and they contradict | `Ok(())` |
+//! | [`Witness::cosign`] | a checkpoint note | the log key it follows | the checkpoint extends the last one it cosigned | the cosigned note |
+//! | [`Store::append`] (admission) | records to store | the store's [`TrustHistory`] | what [`Verifier`] checks, at the moment of appending | log positions |
 //!
 //! # Features
 //!

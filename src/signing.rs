@@ -6,7 +6,6 @@ use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{Signer as _, SigningKey};
 #[cfg(feature = "native")]
 use rand::Rng as _;
-use serde::{Deserialize, Serialize};
 #[cfg(feature = "native")]
 use zeroize::Zeroize as _;
 
@@ -24,38 +23,15 @@ pub const SIGNATURE_LEN: usize = 64;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey([u8; 32]);
 
-/// The binary form of a [`PublicKey`], as the format has always had it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename = "PublicKey")]
-struct PublicKeyWire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
-
-impl From<&PublicKey> for PublicKeyWire {
-    fn from(k: &PublicKey) -> Self {
-        Self(k.0)
-    }
-}
-
-impl From<PublicKeyWire> for PublicKey {
-    fn from(w: PublicKeyWire) -> Self {
-        Self(w.0)
-    }
-}
-
-crate::encoding::text_in_human_formats!(PublicKey, PublicKeyWire, "a public key as 64 hex digits");
+crate::hex::bytes32_serde!(
+    PublicKey,
+    PublicKeyWire,
+    "PublicKey",
+    "a public key as 64 hex digits"
+);
+crate::hex::bytes32_newtype!(PublicKey);
 
 impl PublicKey {
-    /// Wraps 32 bytes.
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The 32 bytes.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// The key ID derived from this key.
     #[must_use]
     pub fn key_id(&self) -> KeyId {
@@ -116,8 +92,6 @@ impl fmt::Display for KeyWeakness {
         })
     }
 }
-
-crate::hex::impl_hex_display!(PublicKey);
 
 /// A party's or device's signing key.
 ///

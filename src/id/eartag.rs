@@ -152,7 +152,7 @@ impl From<EarTag> for u64 {
 }
 
 impl fmt::Display for EarTag {
-    /// The 15 digits, without scheme prefix (see [`SubjectId`] for the prefixed form).
+    /// The 15 digits, without scheme prefix (see [`SubjectId`](crate::SubjectId) for the prefixed form).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:015}", self.0)
     }

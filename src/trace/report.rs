@@ -4,6 +4,7 @@ use serde::Serialize;
 
 /// Everything a person reads about one ID, built from verified records only.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct Trace {
     /// The ID traced, in text form.
     pub id: String,
@@ -24,6 +25,7 @@ pub struct Trace {
 
 /// An animal's life, from its verified chain.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct AnimalSummary {
     /// Ear tag or ISO code.
     pub id: String,
@@ -63,12 +65,13 @@ pub struct AnimalSummary {
 
 /// Daily step counts over an animal's life.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct StepSummary {
     /// Days with a count.
     pub days_recorded: u32,
     /// Mean steps per recorded day.
     pub average: u32,
-    /// Recorded days at or above [`STEP_GOAL`].
+    /// Recorded days at or above [`STEP_GOAL`](crate::STEP_GOAL).
     pub days_at_goal: u32,
     /// Days between the first and last count with no count.
     pub missing_days: u32,
@@ -78,6 +81,7 @@ pub struct StepSummary {
 
 /// One treatment and its withdrawal period.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct TreatmentSummary {
     /// Date given.
     pub date: String,
@@ -95,6 +99,7 @@ pub struct TreatmentSummary {
 
 /// A product or lot: what it is, what it came from, its custody and sale.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct ProductSummary {
     /// Lot ID.
     pub id: String,
@@ -118,6 +123,7 @@ pub struct ProductSummary {
 
 /// How the trace was verified.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct VerificationSummary {
     /// Always "verified": a trace exists only for records that verified.
     pub verdict: String,

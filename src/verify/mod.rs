@@ -1,4 +1,6 @@
-//! Verification: from untrusted records to witness types that prove the checks ran.
+//! Verification: from untrusted records to verified types that prove the checks ran; only
+//! a verifier builds them. ("Witness" in this crate means a C2SP log witness,
+//! [`crate::Witness`], never these types.)
 //!
 //! [`Verifier::verify_chain`] and [`Verifier::verify_set`] are the reference path: one
 //! record at a time, in the normative check order (decode → link → signer → signature →

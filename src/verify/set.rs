@@ -1,5 +1,5 @@
 //! Steps shared by every set verifier: grouping records into chains, gathering lineage
-//! facts, and turning outcomes into a witness or an error list.
+//! facts, and turning outcomes into a verified set or an error list.
 
 use std::collections::HashMap;
 
@@ -108,7 +108,7 @@ fn scan<'a, L: Linked + Sync + 'a, T: Send>(
     })
 }
 
-/// Turns per-chain outcomes into the witness, or the errors sorted by input index;
+/// Turns per-chain outcomes into the verified set, or the errors sorted by input index;
 /// `take(i)` hands over record `i`'s ID and decoded body.
 pub(crate) fn finish(
     g: Grouped,

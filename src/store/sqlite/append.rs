@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::PoisonError;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::admit::{self, Lookup};
 use super::{ChainTip, StoreError};
@@ -262,32 +262,23 @@ impl Lookup for TxLookup<'_, '_> {
         subject: &SubjectId,
         seq: u64,
     ) -> Result<Option<(u64, RecordId)>, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .tx
-            .prepare_cached("SELECT pos, id FROM records WHERE subject = ?1 AND seq = ?2")
-            .and_then(|mut s| {
-                s.query_row(
-                    params![subject.to_string(), as_i64(seq).unwrap_or(i64::MAX)],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-            })
-            .map_err(backend)?;
+        let row: Option<(i64, Vec<u8>)> = optional_row(
+            self.tx,
+            "SELECT pos, id FROM records WHERE subject = ?1 AND seq = ?2",
+            params![subject.to_string(), as_i64(seq).unwrap_or(i64::MAX)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         row.map(|(pos, id)| Ok((u64::try_from(pos).unwrap_or(0), record_id(&id)?)))
             .transpose()
     }
 
     fn record(&mut self, id: &RecordId) -> Result<Option<(u64, SubjectId, Timestamp)>, StoreError> {
-        let row: Option<(i64, String, i64)> = self
-            .tx
-            .prepare_cached("SELECT pos, subject, time FROM records WHERE id = ?1")
-            .and_then(|mut s| {
-                s.query_row([id.as_bytes().as_slice()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-            })
-            .map_err(backend)?;
+        let row: Option<(i64, String, i64)> = optional_row(
+            self.tx,
+            "SELECT pos, subject, time FROM records WHERE id = ?1",
+            [id.as_bytes().as_slice()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         row.map(|(pos, subject, time)| {
             let subject = subject.parse().map_err(|e| {
                 StoreError::Corrupt(format!("record at log position {pos}: subject: {e}"))

@@ -12,7 +12,7 @@ mod append;
 mod rows;
 
 use append::next_pos;
-use rows::{at_path, in_file, record_id, signed, tip_of};
+use rows::{at_path, in_file, optional_row, record_id, record_row, signed, tip_of};
 mod schema;
 
 use schema::{MIGRATE_1_TO_2, SCHEMA, SCHEMA_VERSION};
@@ -259,13 +259,7 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT pos, body, sig FROM records WHERE subject = ?1 ORDER BY seq")
             .map_err(backend)?;
         let rows = stmt
-            .query_map([subject.to_string()], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })
+            .query_map([subject.to_string()], record_row)
             .map_err(backend)?;
         rows.map(|row| {
             row.map_err(backend)
@@ -279,16 +273,12 @@ impl Store for SqliteStore {
     }
 
     fn get(&self, id: &RecordId) -> Result<Option<(u64, SignedRecord)>, StoreError> {
-        let conn = self.lock();
-        let row: Option<(i64, Vec<u8>, Vec<u8>)> = conn
-            .prepare_cached("SELECT pos, body, sig FROM records WHERE id = ?1")
-            .and_then(|mut s| {
-                s.query_row([id.as_bytes().as_slice()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-            })
-            .map_err(backend)?;
+        let row = optional_row(
+            &self.lock(),
+            "SELECT pos, body, sig FROM records WHERE id = ?1",
+            [id.as_bytes().as_slice()],
+            record_row,
+        )?;
         row.map(|(pos, body, sig)| {
             let record = signed(pos, body, &sig)?;
             let pos = u64::try_from(pos)
@@ -307,13 +297,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map(params![as_i64(from)?, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                ))
-            })
+            .query_map(params![as_i64(from)?, limit], record_row)
             .map_err(backend)?;
         rows.map(|row| {
             let (pos, body, sig) = row.map_err(backend)?;

@@ -11,6 +11,23 @@ use crate::time::Timestamp;
 
 use super::{SqliteStore, backend};
 
+/// A `(pos, body, sig)` row of the records table.
+pub(super) fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Vec<u8>, Vec<u8>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+/// The one row `sql` selects with `params`, if there is one, through the statement cache.
+pub(super) fn optional_row<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_row(params, row).optional())
+        .map_err(backend)
+}
+
 /// A path-naming backend error.
 pub(super) fn at_path(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError::Backend {

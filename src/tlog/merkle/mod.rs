@@ -15,21 +15,9 @@ use crate::record::SignedRecord;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TreeHash(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
 
-crate::hex::impl_hex_display!(TreeHash);
+crate::hex::bytes32_newtype!(TreeHash);
 
 impl TreeHash {
-    /// Wraps 32 bytes.
-    #[must_use]
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The 32 bytes.
-    #[must_use]
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
     /// The root of the empty tree: `SHA-256("")`.
     #[must_use]
     pub fn empty() -> Self {

@@ -12,6 +12,7 @@ use super::{COSIGNATURE_HEADER, NoteError, NoteSignature};
 
 /// What a note key signs: its signed-note signature type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// Type `0x01`: an Ed25519 signature over the note text (log keys).
     Ed25519,

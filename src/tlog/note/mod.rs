@@ -168,6 +168,7 @@ impl NoteSignature {
 
 /// A key that verified a note, with its cosignature timestamp (0 for log signatures).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NoteSigned {
     /// Key name.
     pub name: String,

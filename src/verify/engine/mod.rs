@@ -111,7 +111,7 @@ impl<'a> LedgerVerifier<'a> {
     }
 
     /// Verifies records held in memory — many chains, lineage included — and returns a
-    /// summary witness (record count and chain tips). The fastest path: decoded bodies are
+    /// summary (a [`VerifiedLedger`]: record count and chain tips). The fastest path: decoded bodies are
     /// dropped as soon as their checks are done.
     ///
     /// # Errors
@@ -140,7 +140,7 @@ impl<'a> LedgerVerifier<'a> {
     }
 
     /// Verifies records held in memory like [`LedgerVerifier::verify`], and keeps every
-    /// decoded record in the witness, chain by chain.
+    /// decoded record in the [`VerifiedSet`], chain by chain.
     ///
     /// # Errors
     /// The same [`VerifyErrors`] as [`Verifier::verify_set`](crate::Verifier::verify_set).
