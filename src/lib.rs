@@ -134,7 +134,7 @@ mod record;
 mod signing;
 mod store;
 mod time;
-mod tlog;
+pub mod tlog;
 mod trace;
 mod trust;
 mod verify;
@@ -188,7 +188,13 @@ pub use crate::signing::{KeyWeakness, PublicKey, Signer};
 pub use crate::store::SqliteStore;
 pub use crate::store::{Conflict, LineageEdge, LogStream, Store, StoreError};
 pub use crate::time::{Day, TimeParseError, Timestamp};
-pub use crate::tlog::*;
+// The log's headline types; the rest (notes and their keys, proofs, magic numbers, each
+// part's error) is under `agritrace::tlog`.
+pub use crate::tlog::{
+    BundleError, CheckpointError, CheckpointVerifier, ForkEvidence, LogPolicy, LogSigner,
+    LoggedLedger, MerkleTree, NoteVerifier, TraceBundle, TreeHash, VerifiedBundle,
+    VerifiedCheckpoint, Witness, find_forks, read_bundle_file, sync_tree, verify_bundle,
+};
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
     TraceFailure, TreatmentSummary, VerificationSummary, lineage_closure, thousands, trace,

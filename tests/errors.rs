@@ -5,11 +5,11 @@
 
 use std::error::Error as _;
 
+use agritrace::tlog::{ForkError, LoggedError, NoteError, ProofError, WitnessError};
 use agritrace::{
-    AppendError, BundleError, CheckpointError, DecodeError, Error, ForkError, FrameError, IdError,
-    LoggedError, NoteError, ParseHexError, ProofError, StoreError, StreamError, TextError,
-    TimeParseError, TraceError, TrustError, TrustHistoryError, VerifyError, VerifyErrors,
-    WitnessError,
+    AppendError, BundleError, CheckpointError, DecodeError, Error, FrameError, IdError,
+    ParseHexError, StoreError, StreamError, TextError, TimeParseError, TraceError, TrustError,
+    TrustHistoryError, VerifyError, VerifyErrors,
 };
 
 fn converts<E: Into<Error>>() {}

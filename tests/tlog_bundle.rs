@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use agritrace::demo::DemoConfig;
+use agritrace::tlog::*;
 use agritrace::*;
 use rayon::prelude::*;
 

@@ -10,6 +10,7 @@
 )]
 
 use agritrace::demo::DemoConfig;
+use agritrace::tlog::*;
 use agritrace::*;
 
 const ORIGIN: &str = "log.example.org/big";

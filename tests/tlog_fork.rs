@@ -11,6 +11,7 @@
 
 mod common;
 
+use agritrace::tlog::*;
 use agritrace::*;
 use common::*;
 

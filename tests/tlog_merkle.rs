@@ -9,7 +9,7 @@
     reason = "tests fail by panicking; sizes here are at most 64"
 )]
 
-use agritrace::*;
+use agritrace::tlog::*;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 

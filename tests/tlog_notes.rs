@@ -7,6 +7,7 @@
     reason = "tests fail by panicking"
 )]
 
+use agritrace::tlog::*;
 use agritrace::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -132,7 +132,8 @@ pub fn peak_rss_bytes() -> u64 {
 pub fn checkpoint_for(
     records: &[SignedRecord],
 ) -> Result<(agritrace::LogPolicy, String), agritrace::CheckpointError> {
-    use agritrace::{LogPolicy, LogSigner, RootBuilder, Signer, TreeHash};
+    use agritrace::tlog::RootBuilder;
+    use agritrace::{LogPolicy, LogSigner, Signer, TreeHash};
     let mut root = RootBuilder::new();
     for r in records {
         root.push(TreeHash::of_signed(r));

@@ -2,7 +2,8 @@
 //! prints back to the same text, and verification under a pinned policy never panics.
 #![no_main]
 
-use agritrace::{Checkpoint, LogPolicy, Note, NoteVerifier};
+use agritrace::{LogPolicy, NoteVerifier};
+use agritrace::tlog::{Checkpoint, Note};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,10 +2,8 @@
 //! without bound, and an accepted encoding re-encodes to the same bytes.
 #![no_main]
 
-use agritrace::{
-    BUNDLE_MAGIC, FORK_MAGIC, ForkEvidence, KeyGrant, Policy, Role, Signer, Timestamp, TraceBundle,
-    TrustStore,
-};
+use agritrace::{ForkEvidence, KeyGrant, Policy, Role, Signer, Timestamp, TraceBundle, TrustStore};
+use agritrace::tlog::{BUNDLE_MAGIC, FORK_MAGIC};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -118,7 +118,8 @@ impl LoggedLedger {
 ///
 /// # Example
 /// ```
-/// use agritrace::{CheckpointVerifier, KeyKind, LogPolicy, LogSigner, MerkleTree, Signer, TreeHash};
+/// use agritrace::{CheckpointVerifier, LogPolicy, LogSigner, MerkleTree, Signer, TreeHash};
+/// use agritrace::tlog::KeyKind;
 /// use agritrace::demo::DemoConfig;
 /// let records = DemoConfig::bench(1, 2, 20).generate().records;
 /// let mut tree = MerkleTree::new();

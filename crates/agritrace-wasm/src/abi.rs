@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 /// Largest input the page may hand over: a bundle's limit plus room for the pins.
-const MAX_INPUT: usize = agritrace::MAX_BUNDLE_LEN + 64 * 1024;
+const MAX_INPUT: usize = agritrace::tlog::MAX_BUNDLE_LEN + 64 * 1024;
 
 thread_local! {
     /// Input slots: 0 the bundle (or a signature check's bytes), 1 the pins.

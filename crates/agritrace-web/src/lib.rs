@@ -642,7 +642,7 @@ fn hash_lines(hashes: &[agritrace::TreeHash]) -> String {
 /// A proof from the log's tree, one hash per line; 400 for sizes the tree cannot prove.
 async fn proof(
     s: Arc<Service>,
-    make: impl FnOnce(&MerkleTree) -> Result<Vec<agritrace::TreeHash>, agritrace::ProofError>
+    make: impl FnOnce(&MerkleTree) -> Result<Vec<agritrace::TreeHash>, agritrace::tlog::ProofError>
     + Send
     + 'static,
 ) -> Response {

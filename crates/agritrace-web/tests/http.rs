@@ -13,9 +13,10 @@
 use std::sync::{Arc, OnceLock};
 
 use agritrace::demo::DemoConfig;
+use agritrace::tlog::verify_inclusion;
 use agritrace::{
     Chain, Event, LedgerReader, LogPolicy, MerkleTree, Policy, Signer, Store as _, SubjectId,
-    Timestamp, TreeHash, verify_bundle, verify_inclusion, write_ledger,
+    Timestamp, TreeHash, verify_bundle, write_ledger,
 };
 use agritrace_web::{MAX_INGEST_BYTES, Service, router};
 use axum::body::Body;

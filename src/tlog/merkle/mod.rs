@@ -126,11 +126,11 @@ pub(super) fn inclusion_len(index: u64, size: u64) -> usize {
 /// }
 /// let root = tree.root(5)?;
 /// let proof = tree.inclusion_proof(3, 5)?;
-/// agritrace::verify_inclusion(&TreeHash::leaf(&[3]), 3, 5, &proof, &root)?;
+/// agritrace::tlog::verify_inclusion(&TreeHash::leaf(&[3]), 3, 5, &proof, &root)?;
 /// let old = tree.root(2)?;
 /// let consistency = tree.consistency_proof(2, 5)?;
-/// agritrace::verify_consistency(2, 5, &consistency, &old, &root)?;
-/// # Ok::<(), agritrace::ProofError>(())
+/// agritrace::tlog::verify_consistency(2, 5, &consistency, &old, &root)?;
+/// # Ok::<(), agritrace::tlog::ProofError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct MerkleTree {

@@ -70,7 +70,7 @@ pub(super) fn key_id(name: &str, kind: KeyKind, key: &PublicKey) -> u32 {
 /// let v = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
 /// assert_eq!(v.name(), "example.com/foo");
 /// assert_eq!(v.key_id(), 0x530d_903a);
-/// # Ok::<(), agritrace::NoteError>(())
+/// # Ok::<(), agritrace::tlog::NoteError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct NoteVerifier {

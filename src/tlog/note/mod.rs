@@ -182,14 +182,15 @@ pub struct NoteSigned {
 ///
 /// # Example
 /// ```
-/// use agritrace::{Note, NoteVerifier};
+/// use agritrace::NoteVerifier;
+/// use agritrace::tlog::Note;
 /// let note = "This is an example message.\n\n\u{2014} example.com/foo \
 ///     Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 /// let key = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
 /// let parsed = Note::parse(note)?;
 /// assert_eq!(parsed.verify(&[key])?.len(), 1);
 /// assert_eq!(parsed.text(), "This is an example message.\n");
-/// # Ok::<(), agritrace::NoteError>(())
+/// # Ok::<(), agritrace::tlog::NoteError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
