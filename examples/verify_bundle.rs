@@ -195,7 +195,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "animal:          {} born {}, {} weighings, {} days of steps",
             a.breed,
-            a.birth_date,
+            a.birth_date
+                .map_or_else(|| "?".to_owned(), |d| d.to_string()),
             a.weights.len(),
             a.steps.days_recorded
         );

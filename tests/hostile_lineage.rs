@@ -56,8 +56,8 @@ fn parent(r: &SignedRecord) -> LineageRef {
 
 /// Every product of a trace appears once.
 fn each_once(t: &Trace) {
-    let ids: Vec<&String> = t.products.iter().map(|p| &p.id).collect();
-    let unique: BTreeSet<&String> = ids.iter().copied().collect();
+    let ids: Vec<&SubjectId> = t.products.iter().map(|p| &p.id).collect();
+    let unique: BTreeSet<&SubjectId> = ids.iter().copied().collect();
     assert_eq!(ids.len(), unique.len(), "a product is shown twice: {ids:?}");
 }
 
@@ -92,7 +92,7 @@ fn a_lineage_cycle_between_lots_is_admitted_and_traces_terminate() {
         assert_eq!(t.verification.chains, 5, "{id}");
     }
     let t = trace(&store, &trust, &Policy::livestock(), &pig()).unwrap();
-    let shown: BTreeSet<String> = t.products.iter().map(|p| p.id.clone()).collect();
+    let shown: BTreeSet<String> = t.products.iter().map(|p| p.id.to_string()).collect();
     let want: BTreeSet<String> = [cut(), pack(), x, y]
         .iter()
         .map(ToString::to_string)

@@ -43,7 +43,7 @@ fn a_pig_trace_reads_like_its_life() {
     let pig = slaughtered_pig(&store, &cfg);
     let t = trace(&store, &cfg.trust(), &Policy::livestock(), &pig).unwrap();
     let a = t.animal.as_ref().unwrap();
-    assert_eq!(a.id, pig.to_string());
+    assert_eq!(a.id, pig);
     assert!(
         ["Bamei 八眉猪", "Guanzhong Black 关中黑猪"].contains(&a.breed.as_str())
             || a.breed.starts_with("DLY")
@@ -82,9 +82,9 @@ fn a_pack_traces_back_to_its_pig() {
     let pack = store.children(&cut).unwrap()[0].child.clone();
     let t = trace(&store, &cfg.trust(), &Policy::livestock(), &pack).unwrap();
     assert_eq!(t.product_path.len(), 2, "pack, then cut");
-    assert_eq!(t.product_path[0].id, pack.to_string());
-    assert_eq!(t.product_path[1].id, cut.to_string());
-    assert_eq!(t.animal.as_ref().unwrap().id, pig.to_string());
+    assert_eq!(t.product_path[0].id, pack);
+    assert_eq!(t.product_path[1].id, cut);
+    assert_eq!(t.animal.as_ref().unwrap().id, pig);
 }
 
 #[test]

@@ -12,12 +12,11 @@ use super::merkle::{ProofError, TreeHash, verify_inclusion};
 use super::note::NoteVerifier;
 use crate::encoding;
 use crate::error::{DecodeError, Reason};
-use crate::hash;
 use crate::id::{KeyId, SubjectId};
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::signing::{KeyWeakness, PublicKey};
 use crate::trust::{Policy, TrustStore};
-use crate::verify::{check, verify_signature};
+use crate::verify::{check, sig};
 
 /// Leading bytes of serialized fork evidence.
 pub const FORK_MAGIC: &[u8; 18] = b"agritrace-fork/v1\n";
@@ -299,10 +298,10 @@ fn check_signed(
             weakness,
         });
     }
-    check::signer(trust, policy, &body)
+    let key = check::signer(trust, policy, &body)
         .map_err(|reason| ForkError::NotTrusted { which, reason })?;
-    let msg = hash::signed_message(r.id().as_bytes());
-    if !verify_signature(body.signer().as_bytes(), r.signature(), &msg) {
+    // The verifiers' own record-signature check, on the key as the trust store holds it.
+    if !sig::verify_record(&key.verifying, r.signature(), &r.id()) {
         return Err(ForkError::BadSignature { which });
     }
     Ok(body)

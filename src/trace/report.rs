@@ -2,12 +2,28 @@
 
 use serde::Serialize;
 
+use crate::id::SubjectId;
+use crate::time::Day;
+
+/// A day as text, or "unknown" when the records do not say.
+pub(crate) fn day_text(d: Option<Day>) -> String {
+    d.map_or_else(|| "unknown".to_owned(), |d| d.to_string())
+}
+
+/// IDs as one comma-separated line.
+pub(crate) fn ids_text(ids: &[SubjectId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Everything a person reads about one ID, built from verified records only.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct Trace {
     /// The ID traced, in text form.
-    pub id: String,
+    pub id: SubjectId,
     /// What the ID's digits mean.
     pub meaning: Vec<(String, String)>,
     /// The animal: the one traced, or the one a product came from.
@@ -28,21 +44,21 @@ pub struct Trace {
 #[non_exhaustive]
 pub struct AnimalSummary {
     /// Ear tag or ISO code.
-    pub id: String,
+    pub id: SubjectId,
     /// Breed.
     pub breed: String,
     /// Sex.
     pub sex: String,
     /// Date of birth.
-    pub birth_date: String,
+    pub birth_date: Option<Day>,
     /// Age in days at its last record (at slaughter, for a slaughtered animal).
     pub age_days: i64,
     /// Date of its last record.
-    pub last_record: String,
+    pub last_record: Day,
     /// Farm of birth.
     pub origin: String,
     /// Weighings: (date, grams).
-    pub weights: Vec<(String, u32)>,
+    pub weights: Vec<(Day, u32)>,
     /// Daily steps.
     pub steps: StepSummary,
     /// Total feed recorded, in grams, and the feed kinds.
@@ -54,13 +70,13 @@ pub struct AnimalSummary {
     /// Vaccinations and medications.
     pub treatments: Vec<TreatmentSummary>,
     /// Inspections and quarantine: (date, description).
-    pub inspections: Vec<(String, String)>,
+    pub inspections: Vec<(Day, String)>,
     /// Moves: (date, from, to).
-    pub moves: Vec<(String, String, String)>,
+    pub moves: Vec<(Day, String, String)>,
     /// Custody transfers: (date, to party).
-    pub custodians: Vec<(String, String)>,
+    pub custodians: Vec<(Day, String)>,
     /// Slaughter: (date, carcass grams).
-    pub slaughter: Option<(String, u32)>,
+    pub slaughter: Option<(Day, u32)>,
 }
 
 /// Daily step counts over an animal's life.
@@ -76,7 +92,7 @@ pub struct StepSummary {
     /// Days between the first and last count with no count.
     pub missing_days: u32,
     /// (date, steps) for every recorded day.
-    pub series: Vec<(String, u32)>,
+    pub series: Vec<(Day, u32)>,
 }
 
 /// One treatment and its withdrawal period.
@@ -84,7 +100,7 @@ pub struct StepSummary {
 #[non_exhaustive]
 pub struct TreatmentSummary {
     /// Date given.
-    pub date: String,
+    pub date: Day,
     /// Vaccination or medication.
     pub kind: String,
     /// Product.
@@ -92,7 +108,7 @@ pub struct TreatmentSummary {
     /// Withdrawal period in days.
     pub withdrawal_days: u16,
     /// Last day of the withdrawal period.
-    pub withdrawal_ends: String,
+    pub withdrawal_ends: Day,
     /// For a slaughtered animal: whether slaughter came after the withdrawal period.
     pub respected: Option<bool>,
 }
@@ -102,19 +118,19 @@ pub struct TreatmentSummary {
 #[non_exhaustive]
 pub struct ProductSummary {
     /// Lot ID.
-    pub id: String,
+    pub id: SubjectId,
     /// Product description (transformation) or crop (harvest).
     pub product: String,
     /// Net grams.
     pub grams: u64,
     /// Date made or harvested.
-    pub date: String,
+    pub date: Option<Day>,
     /// Parent IDs.
-    pub made_from: Vec<String>,
+    pub made_from: Vec<SubjectId>,
     /// Custody transfers: (date, party).
-    pub custodians: Vec<(String, String)>,
+    pub custodians: Vec<(Day, String)>,
     /// Sale: (date, buyer, price in yuan).
-    pub sale: Option<(String, String, String)>,
+    pub sale: Option<(Day, String, String)>,
     /// In [`Trace::products`]: 1 for a product made from the animal, 2 for one made from
     /// such a product, and so on (the list is in tree order, each product once, under the
     /// first of its parents). In [`Trace::product_path`]: 0.

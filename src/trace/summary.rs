@@ -71,12 +71,15 @@ fn day(d: Day) -> String {
 )]
 pub(super) fn animal(chain: &VerifiedChain) -> AnimalSummary {
     let mut a = AnimalSummary {
-        id: chain.subject().to_string(),
+        id: chain.subject().clone(),
         breed: String::new(),
         sex: String::new(),
-        birth_date: String::new(),
+        birth_date: None,
         age_days: 0,
-        last_record: String::new(),
+        last_record: chain
+            .records()
+            .last()
+            .map_or(Day::from_days_since_epoch(0), |r| r.body().time().day()),
         origin: String::new(),
         weights: Vec::new(),
         steps: StepSummary {
@@ -110,11 +113,11 @@ pub(super) fn animal(chain: &VerifiedChain) -> AnimalSummary {
                     _ => "castrated male",
                 };
                 sex.clone_into(&mut a.sex);
-                a.birth_date = day(reg.birth_date);
+                a.birth_date = Some(reg.birth_date);
                 a.origin = reg.origin_site.to_string();
                 birth = Some(reg.birth_date);
             }
-            Event::Weighing { grams } => a.weights.push((day(d), *grams)),
+            Event::Weighing { grams } => a.weights.push((d, *grams)),
             Event::DailyActivity {
                 day: sd, steps: n, ..
             } => steps.push((*sd, *n)),
@@ -148,17 +151,17 @@ pub(super) fn animal(chain: &VerifiedChain) -> AnimalSummary {
                 let cert = certificate
                     .as_ref()
                     .map_or_else(String::new, |c| format!(", certificate {c}"));
-                a.inspections.push((day(d), format!("{what}{cert}")));
+                a.inspections.push((d, format!("{what}{cert}")));
             }
             Event::Move { from_site, to_site } => {
                 a.moves
-                    .push((day(d), from_site.to_string(), to_site.to_string()));
+                    .push((d, from_site.to_string(), to_site.to_string()));
             }
             Event::CustodyTransfer { to_party } => {
-                a.custodians.push((day(d), to_party.to_string()));
+                a.custodians.push((d, to_party.to_string()));
             }
             Event::Slaughter { carcass_grams } => {
-                a.slaughter = Some((day(d), *carcass_grams));
+                a.slaughter = Some((d, *carcass_grams));
                 slaughter_day = Some(d);
             }
             _ => {}
@@ -166,7 +169,7 @@ pub(super) fn animal(chain: &VerifiedChain) -> AnimalSummary {
     }
     if let Some(last) = chain.records().last() {
         let last_day = last.body().time().day();
-        a.last_record = day(last_day);
+        a.last_record = last_day;
         a.age_days = birth.map_or(0, |b| b.days_until(slaughter_day.unwrap_or(last_day)));
     }
     a.treatments = treatments
@@ -175,11 +178,11 @@ pub(super) fn animal(chain: &VerifiedChain) -> AnimalSummary {
             let ends =
                 Day::from_days_since_epoch(d.days_since_epoch().saturating_add(i32::from(w)));
             TreatmentSummary {
-                date: day(d),
+                date: d,
                 kind,
                 product,
                 withdrawal_days: w,
-                withdrawal_ends: day(ends),
+                withdrawal_ends: ends,
                 respected: slaughter_day.map(|s| s > ends),
             }
         })
@@ -202,24 +205,24 @@ fn step_summary(steps: &[(Day, u32)]) -> StepSummary {
         days_at_goal: u32::try_from(steps.iter().filter(|(_, n)| *n >= STEP_GOAL).count())
             .unwrap_or(u32::MAX),
         missing_days: u32::try_from((span - i64::from(days_recorded)).max(0)).unwrap_or(u32::MAX),
-        series: steps.iter().map(|(d, n)| (day(*d), *n)).collect(),
+        series: steps.to_vec(),
     }
 }
 
 /// A product chain's summary; with `deep`, the products made from it too.
 pub(super) fn product(chain: &VerifiedChain, depth: u32) -> ProductSummary {
     let mut p = ProductSummary {
-        id: chain.subject().to_string(),
+        id: chain.subject().clone(),
         product: String::new(),
         grams: 0,
-        date: String::new(),
+        date: None,
         made_from: Vec::new(),
         custodians: Vec::new(),
         sale: None,
         depth,
     };
     for r in chain.records() {
-        let d = day(r.body().time().day());
+        let d = r.body().time().day();
         match r.body().event() {
             Event::Transformation {
                 parents,
@@ -228,13 +231,13 @@ pub(super) fn product(chain: &VerifiedChain, depth: u32) -> ProductSummary {
             } => {
                 p.product = product.to_string();
                 p.grams = *grams;
-                p.date = d;
-                p.made_from = parents.iter().map(|l| l.subject.to_string()).collect();
+                p.date = Some(d);
+                p.made_from = parents.iter().map(|l| l.subject.clone()).collect();
             }
             Event::Harvest { crop, site, grams } => {
                 p.product = format!("{crop}, {site}");
                 p.grams = *grams;
-                p.date = d;
+                p.date = Some(d);
             }
             Event::CustodyTransfer { to_party } => p.custodians.push((d, to_party.to_string())),
             Event::Sale { buyer, price_fen } => {
@@ -291,7 +294,7 @@ pub(crate) fn summarise(
         product_path.len()
     );
     Trace {
-        id: id.to_string(),
+        id: id.clone(),
         meaning: meaning(id),
         animal: animal_chain.map(animal),
         product_path,

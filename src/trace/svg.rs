@@ -13,8 +13,8 @@ impl Trace {
     #[must_use]
     pub fn svg(&self) -> Option<String> {
         let a = self.animal.as_ref()?;
-        let birth = parse_day(&a.birth_date)?;
-        let end = parse_day(&a.last_record)?;
+        let birth = a.birth_date?;
+        let end = a.last_record;
         let span = f64::from(u32::try_from(birth.days_until(end).max(1)).unwrap_or(1));
         let (width, height, left, right, top, bottom) = (900.0, 420.0, 70.0, 70.0, 40.0, 50.0);
         let x = |d: Day| {
@@ -40,25 +40,19 @@ impl Trace {
         let _ = write!(
             s,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n<text x=\"{left}\" y=\"24\" font-size=\"15\">{} — {}, born {}: weight (kg, line) and daily steps (bars)</text>\n",
-            xml(&a.id),
+            xml(&a.id.to_string()),
             xml(&a.breed),
-            xml(&a.birth_date)
+            birth
         );
-        for (d, n) in &a.steps.series {
-            if let Some(day) = parse_day(d) {
-                let bh = plot_h * f64::from(*n) / max_steps;
-                let colour = if *n >= STEP_GOAL {
-                    "#4c9a6a"
-                } else {
-                    "#a7c7b4"
-                };
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"2\" height=\"{bh:.1}\" fill=\"{colour}\"/>",
-                    x(day),
-                    top + plot_h - bh
-                );
-            }
+        for &(day, n) in &a.steps.series {
+            let bh = plot_h * f64::from(n) / max_steps;
+            let colour = if n >= STEP_GOAL { "#4c9a6a" } else { "#a7c7b4" };
+            let _ = writeln!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"2\" height=\"{bh:.1}\" fill=\"{colour}\"/>",
+                x(day),
+                top + plot_h - bh
+            );
         }
         let goal_y = top + plot_h - plot_h * f64::from(STEP_GOAL) / max_steps;
         let _ = writeln!(
@@ -71,14 +65,12 @@ impl Trace {
         let points: Vec<String> = a
             .weights
             .iter()
-            .filter_map(|(d, g)| {
-                parse_day(d).map(|day| {
-                    format!(
-                        "{:.1},{:.1}",
-                        x(day),
-                        top + plot_h - plot_h * (f64::from(*g) / 1000.0) / max_kg
-                    )
-                })
+            .map(|&(day, g)| {
+                format!(
+                    "{:.1},{:.1}",
+                    x(day),
+                    top + plot_h - plot_h * (f64::from(g) / 1000.0) / max_kg
+                )
             })
             .collect();
         let _ = writeln!(
@@ -105,22 +97,14 @@ impl Trace {
             top + plot_h,
             top + plot_h,
             height - 20.0,
-            xml(&a.birth_date),
+            birth,
             width - right,
             height - 20.0,
-            xml(&a.last_record),
+            end,
             a.age_days
         );
         Some(s)
     }
-}
-
-fn parse_day(s: &str) -> Option<Day> {
-    let mut it = s.splitn(3, '-');
-    let y = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let d = it.next()?.parse().ok()?;
-    Day::from_ymd(y, m, d)
 }
 
 /// Escapes text for XML.

@@ -1,7 +1,7 @@
 //! The report as plain text, one fact per line.
 
 use super::STEP_GOAL;
-use super::report::{AnimalSummary, Trace};
+use super::report::{AnimalSummary, Trace, day_text, ids_text};
 
 /// The report as plain text, one fact per line: the ID and what its digits mean, the
 /// product path back to the animal, the animal's life, what was made from it, and the
@@ -19,8 +19,8 @@ impl std::fmt::Display for Trace {
                 p.id,
                 p.product,
                 p.grams,
-                p.date,
-                p.made_from.join(", ")
+                day_text(p.date),
+                ids_text(&p.made_from)
             )?;
             for (d, who) in &p.custodians {
                 writeln!(f, "  custody    {d} → {who}")?;
@@ -39,7 +39,14 @@ impl std::fmt::Display for Trace {
             writeln!(f, "\nMADE FROM IT (trace forward)")?;
             for p in &self.products {
                 if p.depth <= 1 {
-                    writeln!(f, "  {} {}, {}, {}", p.id, p.product, kg(p.grams), p.date)?;
+                    writeln!(
+                        f,
+                        "  {} {}, {}, {}",
+                        p.id,
+                        p.product,
+                        kg(p.grams),
+                        day_text(p.date)
+                    )?;
                 } else {
                     let sold = p.sale.as_ref().map_or_else(
                         || "not sold yet".to_owned(),
@@ -96,7 +103,7 @@ fn write_animal(f: &mut std::fmt::Formatter<'_>, a: &AnimalSummary) -> std::fmt:
     writeln!(f, "\nANIMAL {}", a.id)?;
     writeln!(f, "  breed      {}", a.breed)?;
     writeln!(f, "  sex        {}", a.sex)?;
-    writeln!(f, "  born       {} at {}", a.birth_date, a.origin)?;
+    writeln!(f, "  born       {} at {}", day_text(a.birth_date), a.origin)?;
     writeln!(f, "  age        {} days (at {})", a.age_days, a.last_record)?;
     if let (Some(first), Some(last)) = (a.weights.first(), a.weights.last()) {
         writeln!(

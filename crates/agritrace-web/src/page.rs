@@ -159,7 +159,7 @@ pub fn trace(
                 ul {
                     @for p in &t.products {
                         li style=(format!("margin-left:{}rem", p.depth.saturating_sub(1))) {
-                            (p.product) " · " (kg(p.grams)) " · " (p.date)
+                            (p.product) " · " (kg(p.grams)) " · " (day(lang, p.date))
                             @if let Some((d, buyer, price)) = &p.sale {
                                 " · " (lang.t("售出 ", "sold ")) (d) " " (buyer) " ¥" (price)
                             }
@@ -203,7 +203,7 @@ fn animal(lang: Lang, a: &AnimalSummary, path: &str, traced_back: bool) -> Marku
             dl {
                 dt { (lang.t("品种", "Breed")) } dd { (a.breed) }
                 dt { (lang.t("性别", "Sex")) } dd { (sex(lang, &a.sex)) }
-                dt { (lang.t("出生", "Born")) } dd { (a.birth_date) " · " (a.origin) }
+                dt { (lang.t("出生", "Born")) } dd { (day(lang, a.birth_date)) " · " (a.origin) }
                 dt { (lang.t("日龄", "Age")) } dd { (a.age_days) (lang.t(" 天", " days")) " (" (a.last_record) ")" }
                 @if let (Some(first), Some(last)) = (a.weights.first(), a.weights.last()) {
                     dt { (lang.t("体重", "Weight")) }
@@ -276,8 +276,8 @@ fn product_card(lang: Lang, p: &ProductSummary) -> Markup {
             dl {
                 dt { "ID" } dd { code { (p.id) } }
                 dt { (lang.t("净重", "Net weight")) } dd { (kg(p.grams)) }
-                dt { (lang.t("日期", "Made")) } dd { (p.date) }
-                dt { (lang.t("来自", "From")) } dd { (p.made_from.join(", ")) }
+                dt { (lang.t("日期", "Made")) } dd { (day(lang, p.date)) }
+                dt { (lang.t("来自", "From")) } dd { (p.made_from.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
                 @for (d, who) in &p.custodians { dt { (lang.t("交接", "Custody")) } dd { (d) " → " (who) } }
                 @if let Some((d, buyer, price)) = &p.sale { dt { (lang.t("售出", "Sold")) } dd { (d) " · " (buyer) " · ¥" (price) } }
             }
@@ -346,6 +346,11 @@ pub fn index(lang: Lang) -> Markup {
 fn kg(grams: u64) -> String {
     let tenths = grams.saturating_add(50) / 100;
     format!("{}.{} kg", tenths / 10, tenths % 10)
+}
+
+/// A day the records give, or "unknown".
+fn day(lang: Lang, d: Option<agritrace::Day>) -> String {
+    d.map_or_else(|| lang.t("未知", "unknown").to_owned(), |d| d.to_string())
 }
 
 fn sex(lang: Lang, s: &str) -> &str {
