@@ -126,6 +126,7 @@ mod encoding;
 mod error;
 mod event;
 mod hash;
+mod hashers;
 mod hex;
 mod id;
 mod inline;

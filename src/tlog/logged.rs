@@ -1,7 +1,7 @@
 //! Checkpoint-trusted verification: re-hash a whole log and check it against a verified
 //! checkpoint's root instead of checking every signature.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use thiserror::Error;
 
@@ -16,32 +16,7 @@ use crate::store::{Store, StoreError};
 /// Leaves per parallel work unit (a power of two, so units are perfect subtrees).
 const UNIT: usize = 16_384;
 
-/// A multiply-rotate hasher for the subject-bytes maps of the chain walk (`SipHash` cost a
-/// third of the walk). Collisions are not a `DoS` lever here: a map holds at most one
-/// unit's subjects, so crafted keys can slow one unit, never the whole log without bound.
-#[derive(Default)]
-struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+use crate::hashers::FastMap;
 
 /// Why a ledger does not match a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]

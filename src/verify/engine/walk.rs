@@ -1,8 +1,7 @@
 //! Placing judged records in their chains, in input order, and checking each against
 //! its chain's tip.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::hashers::FastMap;
 
 use super::check;
 use super::lineage::{ChainOutcome, Child};
@@ -22,7 +21,7 @@ use super::{Fact, Judged, Part};
 /// hashes link to each other. No subject is hashed or copied to look a chain up.
 #[derive(Default)]
 pub(super) struct ChainWalks {
-    pub(super) first: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    pub(super) first: FastMap<u64, usize>,
     pub(super) walks: Vec<ChainWalk>,
 }
 
@@ -157,25 +156,5 @@ impl Walker {
             &mut outcomes,
         );
         (g, outcomes, tips)
-    }
-}
-
-/// The hasher of [`ChainWalks`]' map: hands the precomputed subject hash through.
-#[derive(Default)]
-pub(super) struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
