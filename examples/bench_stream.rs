@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "verified {} records in {} chains in {secs:.1} s: {:.0} records/s (both passes), peak RSS {:.1} MiB",
                 ledger.records(),
-                ledger.chains(),
+                ledger.tips().len(),
                 ledger.records() as f64 / secs,
                 support::peak_rss_bytes() as f64 / (1024.0 * 1024.0)
             );

@@ -206,7 +206,7 @@ pub use crate::trust::{
     TrustStore,
 };
 pub use crate::verify::{
-    DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS, SignatureItem,
-    VerifiedChain, VerifiedLedger, VerifiedRecord, VerifiedSet, Verifier, verify_signature,
-    verify_signatures,
+    ChainTips, DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS,
+    SignatureItem, VerifiedChain, VerifiedLedger, VerifiedRecord, VerifiedSet, Verifier,
+    verify_signature, verify_signatures,
 };

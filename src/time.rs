@@ -308,25 +308,19 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-impl Serialize for Day {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.collect_str(self)
-        } else {
-            DayWire(self.0).serialize(s)
-        }
+impl From<&Day> for DayWire {
+    fn from(d: &Day) -> Self {
+        Self(d.0)
     }
 }
 
-impl<'de> Deserialize<'de> for Day {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        if d.is_human_readable() {
-            d.deserialize_str(FromStrVisitor::<Self>::new("a date as YYYY-MM-DD"))
-        } else {
-            DayWire::deserialize(d).map(|w| Self(w.0))
-        }
+impl From<DayWire> for Day {
+    fn from(w: DayWire) -> Self {
+        Self(w.0)
     }
 }
+
+crate::encoding::text_in_human_formats!(Day, DayWire, "a date as YYYY-MM-DD");
 
 #[cfg(test)]
 mod tests {

@@ -50,10 +50,10 @@ fn more_than_one_unit_gives_one_verdict() {
             .verify(&records)
             .unwrap();
         assert_eq!(l.records(), full.records());
-        assert_eq!(l.chains(), full.chains());
+        assert_eq!(l.tips(), full.tips());
         for i in 0..400 {
             let pig = DemoConfig::bench(11, 400, 100).pig(i).unwrap();
-            assert_eq!(l.tip(&pig), full.tip(&pig));
+            assert_eq!(l.tips().get(&pig), full.tips().get(&pig));
         }
         results.push(l);
     }

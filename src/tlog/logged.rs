@@ -1,8 +1,6 @@
 //! Checkpoint-trusted verification: re-hash a whole log and check it against a verified
 //! checkpoint's root instead of checking every signature.
 
-use std::collections::BTreeMap;
-
 use thiserror::Error;
 
 use super::checkpoint::VerifiedCheckpoint;
@@ -10,13 +8,14 @@ use super::merkle::{MerkleTree, RootBuilder, TreeHash};
 use crate::encoding;
 use crate::id::SubjectId;
 use crate::par;
-use crate::record::{RecordId, SignedRecord, body_header};
+use crate::record::{SignedRecord, body_header};
 use crate::store::{Store, StoreError};
 
 /// Leaves per parallel work unit (a power of two, so units are perfect subtrees).
 const UNIT: usize = 16_384;
 
 use crate::hashers::FastMap;
+use crate::verify::ChainTips;
 
 /// Why a ledger does not match a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -57,7 +56,7 @@ pub enum LoggedError {
 pub struct LoggedLedger {
     size: u64,
     root: TreeHash,
-    tips: BTreeMap<SubjectId, (u64, RecordId)>,
+    tips: ChainTips,
 }
 
 impl LoggedLedger {
@@ -73,16 +72,9 @@ impl LoggedLedger {
         &self.root
     }
 
-    /// Number of chains.
-    #[must_use]
-    pub fn chains(&self) -> usize {
-        self.tips.len()
-    }
-
-    /// The seq and ID of the last record of `subject`'s chain.
-    #[must_use]
-    pub fn tip(&self, subject: &SubjectId) -> Option<(u64, RecordId)> {
-        self.tips.get(subject).copied()
+    /// The last record of each chain.
+    pub fn tips(&self) -> &ChainTips {
+        &self.tips
     }
 }
 
@@ -234,10 +226,7 @@ fn broken_at(index: usize, reason: &'static str) -> LoggedError {
 }
 
 /// Joins the units' runs in log order; the first broken record wins; returns the tips.
-fn merge(
-    units: &[Unit<'_>],
-    records: &[SignedRecord],
-) -> Result<BTreeMap<SubjectId, (u64, RecordId)>, LoggedError> {
+fn merge(units: &[Unit<'_>], records: &[SignedRecord]) -> Result<ChainTips, LoggedError> {
     let mut first_broken: Option<LoggedError> = None;
     let mut keep_first = |e: LoggedError| {
         let index = |e: &LoggedError| match e {

@@ -191,7 +191,7 @@ impl VerifiedSet {
 #[must_use]
 pub struct VerifiedLedger {
     records: u64,
-    tips: BTreeMap<SubjectId, (u64, RecordId)>,
+    tips: ChainTips,
 }
 
 impl VerifiedLedger {
@@ -200,14 +200,45 @@ impl VerifiedLedger {
     pub fn records(&self) -> u64 {
         self.records
     }
+
+    /// The last record of each chain.
+    pub fn tips(&self) -> &ChainTips {
+        &self.tips
+    }
+}
+
+/// The last record of each chain of a ledger, by subject: its seq and ID. What a
+/// [`VerifiedLedger`] and a [`LoggedLedger`](crate::LoggedLedger) hold instead of the records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainTips(BTreeMap<SubjectId, (u64, RecordId)>);
+
+impl ChainTips {
     /// Number of chains.
     #[must_use]
-    pub fn chains(&self) -> usize {
-        self.tips.len()
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
+
+    /// Whether there are no chains.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The seq and ID of the last record of `subject`'s chain.
     #[must_use]
-    pub fn tip(&self, subject: &SubjectId) -> Option<(u64, RecordId)> {
-        self.tips.get(subject).copied()
+    pub fn get(&self, subject: &SubjectId) -> Option<(u64, RecordId)> {
+        self.0.get(subject).copied()
+    }
+
+    /// Every chain's tip, by subject.
+    pub fn iter(&self) -> impl Iterator<Item = (&SubjectId, (u64, RecordId))> {
+        self.0.iter().map(|(s, t)| (s, *t))
+    }
+}
+
+impl FromIterator<(SubjectId, (u64, RecordId))> for ChainTips {
+    fn from_iter<I: IntoIterator<Item = (SubjectId, (u64, RecordId))>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
     }
 }

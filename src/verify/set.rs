@@ -108,6 +108,20 @@ fn scan<'a, L: Linked + Sync + 'a, T: Send>(
     })
 }
 
+/// `Err` with the decode errors and the chains' errors, sorted by input index, when there
+/// are any.
+pub(crate) fn refuse_if_any(
+    mut errors: Vec<VerifyError>,
+    outcomes: Vec<ChainOutcome>,
+) -> Result<(), VerifyErrors> {
+    errors.extend(outcomes.into_iter().filter_map(|c| c.error));
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by_key(|e| e.index);
+    Err(VerifyErrors { errors })
+}
+
 /// Turns per-chain outcomes into the verified set, or the errors sorted by input index;
 /// `take(i)` hands over record `i`'s ID and decoded body.
 pub(crate) fn finish(
@@ -115,13 +129,9 @@ pub(crate) fn finish(
     outcomes: Vec<ChainOutcome>,
     mut take: impl FnMut(usize) -> Decoded,
     records: &[SignedRecord],
-    mut errors: Vec<VerifyError>,
+    errors: Vec<VerifyError>,
 ) -> Result<VerifiedSet, VerifyErrors> {
-    errors.extend(outcomes.into_iter().filter_map(|c| c.error));
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.index);
-        return Err(VerifyErrors { errors });
-    }
+    refuse_if_any(errors, outcomes)?;
     let chains = g
         .subjects
         .into_iter()

@@ -57,7 +57,7 @@ pub const MAX_LISTED_ERRORS: usize = 10_000;
 /// }
 /// let policy = Policy::livestock();
 /// let ledger = LedgerVerifier::new(&trust, &policy).threads(2).verify(&records)?;
-/// assert_eq!((ledger.chains(), ledger.records()), (3, 6));
+/// assert_eq!((ledger.tips().len(), ledger.records()), (3, 6));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -120,12 +120,7 @@ impl<'a> LedgerVerifier<'a> {
         par::run(self.pool().as_ref(), || {
             let (mut judged, walker) = self.judge_walked(records, false);
             let (g, outcomes, tips) = walker.finish(&judged);
-            let mut errors = judged.take_decode_errors();
-            errors.extend(outcomes.into_iter().filter_map(|o| o.error));
-            if !errors.is_empty() {
-                errors.sort_by_key(|e| e.index);
-                return Err(VerifyErrors { errors });
-            }
+            set::refuse_if_any(judged.take_decode_errors(), outcomes)?;
             let tips = g
                 .subjects
                 .into_iter()
