@@ -118,18 +118,14 @@ impl Chain {
             .check(&self.subject)
             .map_err(|e| AppendError::Invalid(DecodeError::Invalid(e)))?;
         let ended = matches!(event, Event::EndOfChain { .. });
-        let (seq, prev) = self
-            .tip
-            .as_ref()
-            .map_or((0, None), |t| (t.seq + 1, Some(t.id)));
         let body = RecordBody::new(
             self.subject.clone(),
-            seq,
-            prev,
+            self.tip.as_ref(),
             time,
             signer.public_key(),
             event,
         );
+        let seq = body.seq();
         let bytes = body.encode().map_err(AppendError::Invalid)?;
         let id = RecordId::of_body(&bytes);
         let signature = signer.sign_record_id(&id);

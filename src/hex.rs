@@ -88,14 +88,19 @@ macro_rules! bytes32_newtype {
 }
 pub(crate) use bytes32_newtype;
 
-/// Serde for a [`bytes32_newtype`]: 64 hex digits in human-readable formats; otherwise the
-/// 32 bytes as the binary format has always had them (a derived wire type `$wire`, named
-/// `$rename`).
-macro_rules! bytes32_serde {
-    ($name:ident, $wire:ident, $rename:literal, $expecting:literal) => {
+/// A public newtype over `[u8; 32]` ([`bytes32_newtype`]) whose serde form is 64 hex digits
+/// in human-readable formats and otherwise the 32 bytes, as the binary format has always
+/// had them (through a derived wire type `$wire`; binary formats do not see its name).
+macro_rules! bytes32_type {
+    ($(#[$doc:meta])* $name:ident, $wire:ident, $expecting:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; 32]);
+
+        $crate::hex::bytes32_newtype!($name);
+
         /// The binary form, as the format has always had it.
         #[derive(::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename = $rename)]
         struct $wire(#[serde(with = "crate::encoding::bytes32")] [u8; 32]);
 
         impl From<&$name> for $wire {
@@ -113,7 +118,7 @@ macro_rules! bytes32_serde {
         $crate::encoding::text_in_human_formats!($name, $wire, $expecting);
     };
 }
-pub(crate) use bytes32_serde;
+pub(crate) use bytes32_type;
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 

@@ -11,7 +11,6 @@
 
 #[cfg(feature = "native")]
 mod imp {
-    use rayon::prelude::*;
 
     /// Native builds draw batch randomness from the operating system; a seed is not needed.
     pub(crate) fn provide_entropy(_seed: [u8; 32]) {}
@@ -77,39 +76,6 @@ mod imp {
         }
     }
 
-    /// `f(chunk_index, chunk)` over `items` in chunks of `size`, results in order.
-    pub(crate) fn map_chunks<'a, T: Sync, U: Send>(
-        items: &'a [T],
-        size: usize,
-        f: impl Fn(usize, &'a [T]) -> U + Sync,
-    ) -> Vec<U> {
-        items
-            .par_chunks(size)
-            .enumerate()
-            .map(|(c, chunk)| f(c, chunk))
-            .collect()
-    }
-
-    /// `f` over `items`, keeping the `Some` results in order.
-    pub(crate) fn filter_map<'a, T: Sync, U: Send>(
-        items: &'a [T],
-        f: impl Fn(&'a T) -> Option<U> + Sync,
-    ) -> Vec<U> {
-        items.par_iter().filter_map(&f).collect()
-    }
-
-    /// `f(index, item)` over `items`, each giving an iterator; all their items, in order.
-    pub(crate) fn flat_map<'a, T: Sync, U: Send, I: Iterator<Item = U>>(
-        items: &'a [T],
-        f: impl Fn(usize, &'a T) -> I + Sync,
-    ) -> Vec<U> {
-        items
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, t)| f(i, t))
-            .collect()
-    }
-
     /// Milliseconds since `start()`, from the monotonic clock.
     pub(crate) struct Stopwatch(std::time::Instant);
 
@@ -121,11 +87,6 @@ mod imp {
         pub(crate) fn millis(&self) -> f64 {
             self.0.elapsed().as_secs_f64() * 1000.0
         }
-    }
-
-    /// `f` over an owned list, results in order.
-    pub(crate) fn map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-        items.into_par_iter().map(f).collect()
     }
 }
 
@@ -184,36 +145,6 @@ mod imp {
         (t, here())
     }
 
-    /// `f(chunk_index, chunk)` over `items` in chunks of `size`, results in order.
-    pub(crate) fn map_chunks<'a, T, U>(
-        items: &'a [T],
-        size: usize,
-        f: impl Fn(usize, &'a [T]) -> U,
-    ) -> Vec<U> {
-        items
-            .chunks(size)
-            .enumerate()
-            .map(|(c, chunk)| f(c, chunk))
-            .collect()
-    }
-
-    /// `f` over `items`, keeping the `Some` results in order.
-    pub(crate) fn filter_map<'a, T, U>(items: &'a [T], f: impl Fn(&'a T) -> Option<U>) -> Vec<U> {
-        items.iter().filter_map(f).collect()
-    }
-
-    /// `f(index, item)` over `items`, each giving an iterator; all their items, in order.
-    pub(crate) fn flat_map<'a, T, U, I: Iterator<Item = U>>(
-        items: &'a [T],
-        f: impl Fn(usize, &'a T) -> I,
-    ) -> Vec<U> {
-        items
-            .iter()
-            .enumerate()
-            .flat_map(|(i, t)| f(i, t))
-            .collect()
-    }
-
     /// No clock: reports 0 ms (a browser times the call itself, with `performance.now()`).
     pub(crate) struct Stopwatch;
 
@@ -227,14 +158,67 @@ mod imp {
             0.0
         }
     }
-
-    /// `f` over an owned list, results in order.
-    pub(crate) fn map<T, U>(items: Vec<T>, f: impl Fn(T) -> U) -> Vec<U> {
-        items.into_iter().map(f).collect()
-    }
 }
 
 pub(crate) use imp::*;
+#[cfg(feature = "native")]
+use rayon::prelude::*;
+
+// The data-parallel steps: rayon's iterators with `native`, the standard ones without; the
+// same adapters, so each step is written once.
+
+/// `f(chunk_index, chunk)` over `items` in chunks of `size`, results in order.
+pub(crate) fn map_chunks<'a, T: Sync, U: Send>(
+    items: &'a [T],
+    size: usize,
+    f: impl Fn(usize, &'a [T]) -> U + Sync,
+) -> Vec<U> {
+    #[cfg(feature = "native")]
+    let chunks = items.par_chunks(size);
+    #[cfg(not(feature = "native"))]
+    let chunks = items.chunks(size);
+    chunks.enumerate().map(|(c, chunk)| f(c, chunk)).collect()
+}
+
+/// `f` over `items`, keeping the `Some` results in order.
+pub(crate) fn filter_map<'a, T: Sync, U: Send>(
+    items: &'a [T],
+    f: impl Fn(&'a T) -> Option<U> + Sync,
+) -> Vec<U> {
+    #[cfg(feature = "native")]
+    let iter = items.par_iter();
+    #[cfg(not(feature = "native"))]
+    let iter = items.iter();
+    iter.filter_map(&f).collect()
+}
+
+/// `f(index, item)` over `items`, each giving an iterator; all their items, in order.
+pub(crate) fn flat_map<'a, T: Sync, U: Send, I: Iterator<Item = U>>(
+    items: &'a [T],
+    f: impl Fn(usize, &'a T) -> I + Sync,
+) -> Vec<U> {
+    #[cfg(feature = "native")]
+    return items
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, t)| f(i, t))
+        .collect();
+    #[cfg(not(feature = "native"))]
+    items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| f(i, t))
+        .collect()
+}
+
+/// `f` over an owned list, results in order.
+pub(crate) fn map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    #[cfg(feature = "native")]
+    let iter = items.into_par_iter();
+    #[cfg(not(feature = "native"))]
+    let iter = items.into_iter();
+    iter.map(f).collect()
+}
 
 /// Gives the signature verifiers on this thread randomness where the platform has none.
 ///

@@ -16,20 +16,15 @@ use crate::record::id::RecordId;
 /// Length of a detached Ed25519 signature.
 pub const SIGNATURE_LEN: usize = 64;
 
-/// An Ed25519 public key, as 32 bytes. Checked for safety when added to a
-/// [`TrustStore`](crate::TrustStore), not here.
-///
-/// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PublicKey([u8; 32]);
-
-crate::hex::bytes32_serde!(
+crate::hex::bytes32_type!(
+    /// An Ed25519 public key, as 32 bytes. Checked for safety when added to a
+    /// [`TrustStore`](crate::TrustStore), not here.
+    ///
+    /// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
     PublicKey,
     PublicKeyWire,
-    "PublicKey",
     "a public key as 64 hex digits"
 );
-crate::hex::bytes32_newtype!(PublicKey);
 
 impl PublicKey {
     /// The key ID derived from this key.

@@ -140,7 +140,11 @@ fn check_same(
             prop_assert_eq!(ledger.tips().len(), set.len());
             for chain in set.chains() {
                 let tip = chain.records().last().map(|r| (r.body().seq(), r.id()));
-                prop_assert_eq!(ledger.tips().get(chain.subject()), tip, "summary engine tip");
+                prop_assert_eq!(
+                    ledger.tips().get(chain.subject()),
+                    tip,
+                    "summary engine tip"
+                );
             }
         }
         (Err(errors), Err(expected)) => prop_assert_eq!(&errors, expected, "summary engine"),

@@ -73,31 +73,27 @@ impl DemoKeys {
                 Role::Device,
             ));
         }
-        v.push((
-            self.vet.public_key(),
-            "Dr. Li Wei, Qingjian county animal clinic".into(),
-            Role::Vet,
-        ));
-        v.push((
-            self.transporter.public_key(),
-            "Yulin Livestock Transport".into(),
-            Role::Transporter,
-        ));
-        v.push((
-            self.slaughterhouse.public_key(),
-            "Suide Meat Processing (abattoir)".into(),
-            Role::Slaughterhouse,
-        ));
-        v.push((
-            self.processor.public_key(),
-            "Xi'an Fresh Pack".into(),
-            Role::Processor,
-        ));
-        v.push((
-            self.retailer.public_key(),
-            "Xi'an Qujiang Market".into(),
-            Role::Retailer,
-        ));
+        for (signer, party, role) in [
+            (
+                &self.vet,
+                "Dr. Li Wei, Qingjian county animal clinic",
+                Role::Vet,
+            ),
+            (
+                &self.transporter,
+                "Yulin Livestock Transport",
+                Role::Transporter,
+            ),
+            (
+                &self.slaughterhouse,
+                "Suide Meat Processing (abattoir)",
+                Role::Slaughterhouse,
+            ),
+            (&self.processor, "Xi'an Fresh Pack", Role::Processor),
+            (&self.retailer, "Xi'an Qujiang Market", Role::Retailer),
+        ] {
+            v.push((signer.public_key(), party.into(), role));
+        }
         v
     }
 

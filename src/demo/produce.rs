@@ -26,13 +26,11 @@ pub(super) fn produce(cfg: &DemoConfig, keys: &DemoKeys) -> Vec<SignedRecord> {
             &mut c,
             farm,
             PigLife::at(day, 15),
-            text("chestnuts 板栗")
-                .zip(text("Qingjian orchard 5"))
-                .map(|(crop, site)| Event::Harvest {
-                    crop,
-                    site,
-                    grams: 800_000 + 100_000 * u64::from(n),
-                }),
+            harvest(
+                "chestnuts 板栗",
+                "Qingjian orchard 5",
+                800_000 + 100_000 * u64::from(n),
+            ),
         );
         push(
             &mut c,
@@ -58,13 +56,7 @@ pub(super) fn produce(cfg: &DemoConfig, keys: &DemoKeys) -> Vec<SignedRecord> {
             &mut h,
             farm,
             PigLife::at(hday, 10),
-            text("jujube blossom honey 枣花蜜")
-                .zip(text("Qingjian apiary 2"))
-                .map(|(crop, site)| Event::Harvest {
-                    crop,
-                    site,
-                    grams: 120_000,
-                }),
+            harvest("jujube blossom honey 枣花蜜", "Qingjian apiary 2", 120_000),
         );
         if let Some(tip) = h.tip() {
             honey_tips.push(LineageRef {
@@ -97,4 +89,11 @@ pub(super) fn produce(cfg: &DemoConfig, keys: &DemoKeys) -> Vec<SignedRecord> {
         );
     }
     out.0
+}
+
+/// A harvest of `grams` of `crop` at `site` (`None` only for text the demo cannot hold).
+fn harvest(crop: &str, site: &str, grams: u64) -> Option<Event> {
+    text(crop)
+        .zip(text(site))
+        .map(|(crop, site)| Event::Harvest { crop, site, grams })
 }

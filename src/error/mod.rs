@@ -216,72 +216,44 @@ pub enum FrameError {
     },
 }
 
-/// Any error of this crate: a true superset, so `?` works from every operation into one
-/// `Result<T, agritrace::Error>` (the test `every_error_type_converts_into_error` lists them).
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// See [`IdError`].
-    #[error(transparent)]
-    Id(#[from] IdError),
-    /// See [`TextError`].
-    #[error(transparent)]
-    Text(#[from] TextError),
-    /// See [`ParseHexError`].
-    #[error(transparent)]
-    Hex(#[from] ParseHexError),
-    /// See [`TimeParseError`].
-    #[error(transparent)]
-    Time(#[from] TimeParseError),
-    /// See [`DecodeError`].
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// See [`FrameError`].
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// See [`TrustError`].
-    #[error(transparent)]
-    Trust(#[from] TrustError),
-    /// See [`TrustHistoryError`].
-    #[error(transparent)]
-    TrustHistory(#[from] TrustHistoryError),
-    /// See [`AppendError`].
-    #[error(transparent)]
-    Append(#[from] AppendError),
-    /// See [`VerifyError`].
-    #[error(transparent)]
-    Verify(#[from] VerifyError),
-    /// See [`VerifyErrors`].
-    #[error(transparent)]
-    VerifySet(#[from] VerifyErrors),
-    /// See [`StreamError`].
-    #[error(transparent)]
-    Stream(#[from] StreamError),
-    /// See [`StoreError`].
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// See [`TraceError`].
-    #[error(transparent)]
-    Trace(#[from] TraceError),
-    /// See [`NoteError`].
-    #[error(transparent)]
-    Note(#[from] NoteError),
-    /// See [`CheckpointError`].
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// See [`WitnessError`].
-    #[error(transparent)]
-    Witness(#[from] WitnessError),
-    /// See [`ProofError`].
-    #[error(transparent)]
-    Proof(#[from] ProofError),
-    /// See [`ForkError`].
-    #[error(transparent)]
-    Fork(#[from] ForkError),
-    /// See [`LoggedError`].
-    #[error(transparent)]
-    Logged(#[from] LoggedError),
-    /// See [`BundleError`].
-    #[error(transparent)]
-    Bundle(#[from] BundleError),
+/// Declares the umbrella: one `#[from]` variant per error type.
+macro_rules! umbrella {
+    ($($variant:ident($ty:ident)),* $(,)?) => {
+        /// Any error of this crate: a true superset, so `?` works from every operation into
+        /// one `Result<T, agritrace::Error>` (the test `every_error_type_converts_into_error`
+        /// lists them).
+        #[derive(Debug, Error)]
+        #[non_exhaustive]
+        pub enum Error {
+            $(
+                #[doc = concat!("See [`", stringify!($ty), "`].")]
+                #[error(transparent)]
+                $variant(#[from] $ty),
+            )*
+        }
+    };
+}
+
+umbrella! {
+    Id(IdError),
+    Text(TextError),
+    Hex(ParseHexError),
+    Time(TimeParseError),
+    Decode(DecodeError),
+    Frame(FrameError),
+    Trust(TrustError),
+    TrustHistory(TrustHistoryError),
+    Append(AppendError),
+    Verify(VerifyError),
+    VerifySet(VerifyErrors),
+    Stream(StreamError),
+    Store(StoreError),
+    Trace(TraceError),
+    Note(NoteError),
+    Checkpoint(CheckpointError),
+    Witness(WitnessError),
+    Proof(ProofError),
+    Fork(ForkError),
+    Logged(LoggedError),
+    Bundle(BundleError),
 }

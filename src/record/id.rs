@@ -2,21 +2,16 @@
 
 use crate::hash;
 
-/// A record ID: `SHA-256("agritrace/v1/record\0" || body bytes)`.
-///
-/// The signature is not part of the ID, so one body has exactly one ID.
-///
-/// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RecordId([u8; 32]);
-
-crate::hex::bytes32_serde!(
+crate::hex::bytes32_type!(
+    /// A record ID: `SHA-256("agritrace/v1/record\0" || body bytes)`.
+    ///
+    /// The signature is not part of the ID, so one body has exactly one ID.
+    ///
+    /// In binary formats 32 bytes; in human-readable ones (JSON) 64 hex digits.
     RecordId,
     RecordIdWire,
-    "RecordId",
     "a record ID as 64 hex digits"
 );
-crate::hex::bytes32_newtype!(RecordId);
 
 impl RecordId {
     /// The ID of exactly these body bytes.

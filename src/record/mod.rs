@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain::ChainTip;
 use crate::encoding::{self, MAX_BODY_LEN};
 use crate::error::{DecodeError, FrameError};
 use crate::event::Event;
@@ -39,20 +40,20 @@ pub struct RecordBody {
 }
 
 impl RecordBody {
+    /// The body of the record that follows `after` in `subject`'s chain (seq 0 with no
+    /// `prev` when `after` is `None`), so the seq and the link cannot disagree.
     pub(crate) fn new(
         subject: SubjectId,
-        seq: u64,
-        prev: Option<RecordId>,
+        after: Option<&ChainTip>,
         time: Timestamp,
         signer: PublicKey,
         event: Event,
     ) -> Self {
-        debug_assert_eq!(prev.is_none(), seq == 0);
         Self {
             version: FORMAT_VERSION,
+            seq: after.map_or(0, |t| t.seq + 1),
+            prev: after.map(|t| t.id),
             subject,
-            seq,
-            prev,
             time,
             signer,
             event,

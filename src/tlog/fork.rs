@@ -165,16 +165,14 @@ impl ForkEvidence {
                     verify_log(log, first, "first")?,
                     verify_log(log, second, "second")?,
                 );
-                if a.origin() != b.origin() {
-                    return Err(ForkError::NotAFork("the checkpoints are of different logs"));
-                }
-                if a.size() != b.size() {
-                    return Err(ForkError::NotAFork("the checkpoints have different sizes"));
-                }
-                if a.root() == b.root() {
-                    return Err(ForkError::NotAFork("the checkpoints have the same root"));
-                }
-                Ok(())
+                fork_if(&[
+                    (
+                        a.origin() == b.origin(),
+                        "the checkpoints are of different logs",
+                    ),
+                    (a.size() == b.size(), "the checkpoints have different sizes"),
+                    (a.root() != b.root(), "the checkpoints have the same root"),
+                ])
             }
             Self::Inconsistent {
                 older,
@@ -221,22 +219,19 @@ impl ForkEvidence {
         };
         let a = check_signed(first, "first", trust, policy)?;
         let b = check_signed(second, "second", trust, policy)?;
-        if a.signer() != b.signer() {
-            return Err(ForkError::NotAFork(
+        fork_if(&[
+            (
+                a.signer() == b.signer(),
                 "the records are signed by different keys (two parties racing for one seq, \
                  not one key signing two histories)",
-            ));
-        }
-        if a.subject() != b.subject() {
-            return Err(ForkError::NotAFork("the records are of different subjects"));
-        }
-        if a.seq() != b.seq() {
-            return Err(ForkError::NotAFork("the records have different seqs"));
-        }
-        if first.id() == second.id() {
-            return Err(ForkError::NotAFork("the records are the same"));
-        }
-        Ok(())
+            ),
+            (
+                a.subject() == b.subject(),
+                "the records are of different subjects",
+            ),
+            (a.seq() == b.seq(), "the records have different seqs"),
+            (first.id() != second.id(), "the records are the same"),
+        ])
     }
 
     /// Serializes: [`FORK_MAGIC`] then the canonical encoding.
@@ -305,6 +300,15 @@ fn check_signed(
         return Err(ForkError::BadSignature { which });
     }
     Ok(body)
+}
+
+/// `Ok` when every condition of a contradiction holds, else [`ForkError::NotAFork`] with
+/// the first one that does not.
+fn fork_if(conditions: &[(bool, &'static str)]) -> Result<(), ForkError> {
+    match conditions.iter().find(|(holds, _)| !holds) {
+        Some((_, why_not)) => Err(ForkError::NotAFork(why_not)),
+        None => Ok(()),
+    }
 }
 
 fn verify_log(

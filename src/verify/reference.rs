@@ -166,25 +166,20 @@ mod tests {
         );
         trust.add(farm.public_key(), grant).unwrap();
         let pig: SubjectId = "eartag:161083000000042".parse().unwrap();
-        let w = |g| Event::Weighing { grams: g };
-        let first = RecordBody::new(
-            pig.clone(),
-            0,
-            None,
-            Timestamp::from_millis(500),
-            farm.public_key(),
-            w(1),
-        );
-        let r0 = signed(&farm, &first);
-        let second = RecordBody::new(
-            pig.clone(),
-            1,
-            Some(r0.id()),
-            Timestamp::from_millis(499),
-            farm.public_key(),
-            w(2),
-        );
-        let r1 = signed(&farm, &second);
+        // A weighing at `millis`, signed by the farm, as record `seq` after `prev`.
+        let at = |after: Option<&SignedRecord>, millis| {
+            let tip = after.map(|r| ChainTip::new(0, r.id(), Timestamp::from_millis(500), false));
+            let body = RecordBody::new(
+                pig.clone(),
+                tip.as_ref(),
+                Timestamp::from_millis(millis),
+                farm.public_key(),
+                Event::Weighing { grams: 1 },
+            );
+            signed(&farm, &body)
+        };
+        let r0 = at(None, 500);
+        let r1 = at(Some(&r0), 499);
         let err = verify_chain(&trust, &Policy::livestock(), &pig, &[r0.clone(), r1]).unwrap_err();
         assert_eq!(err.index, 1);
         assert_eq!(
@@ -194,22 +189,7 @@ mod tests {
                 found: Timestamp::from_millis(499)
             }
         );
-        let same = RecordBody::new(
-            pig.clone(),
-            1,
-            Some(r0.id()),
-            Timestamp::from_millis(500),
-            farm.public_key(),
-            w(2),
-        );
-        assert!(
-            verify_chain(
-                &trust,
-                &Policy::livestock(),
-                &pig,
-                &[r0, signed(&farm, &same)]
-            )
-            .is_ok()
-        );
+        let same = at(Some(&r0), 500);
+        assert!(verify_chain(&trust, &Policy::livestock(), &pig, &[r0, same]).is_ok());
     }
 }

@@ -25,27 +25,14 @@ pub fn verify_inclusion(
             found: proof.len(),
         });
     }
-    let (mut f, mut s) = (index, size - 1);
     let mut r = *leaf;
-    for p in proof {
-        if s == 0 {
-            return Err(ProofError::WrongLength {
-                expected,
-                found: proof.len(),
-            });
-        }
-        if f & 1 == 1 || f == s {
-            r = TreeHash::node(p, &r);
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
+    walk(proof, index, size - 1, expected, |p, left| {
+        r = if left {
+            TreeHash::node(p, &r)
         } else {
-            r = TreeHash::node(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
+            TreeHash::node(&r, p)
+        };
+    })?;
     if r == *root {
         Ok(())
     } else {
@@ -123,26 +110,16 @@ pub fn verify_consistency(
         s >>= 1;
     }
     let (mut fr, mut sr) = (seed, seed);
-    for c in rest {
-        if s == 0 {
-            return Err(ProofError::WrongLength {
-                expected,
-                found: proof.len(),
-            });
-        }
-        if f & 1 == 1 || f == s {
+    let found = proof.len();
+    walk(rest, f, s, expected, |c, left| {
+        if left {
             fr = TreeHash::node(c, &fr);
             sr = TreeHash::node(c, &sr);
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
         } else {
             sr = TreeHash::node(&sr, c);
         }
-        f >>= 1;
-        s >>= 1;
-    }
+    })
+    .map_err(|_| ProofError::WrongLength { expected, found })?;
     if fr != *old_root {
         return Err(ProofError::OldRootMismatch {
             computed: fr,
@@ -154,6 +131,37 @@ pub fn verify_consistency(
             computed: sr,
             expected: *new_root,
         });
+    }
+    Ok(())
+}
+
+/// The RFC 9162 path walk both proofs share: from node `f` of a tree whose last index is
+/// `s`, each proof hash is a sibling, `step(hash, true)` when it is on the left and
+/// `step(hash, false)` when on the right. A proof longer than the path is refused.
+fn walk(
+    proof: &[TreeHash],
+    mut f: u64,
+    mut s: u64,
+    expected: usize,
+    mut step: impl FnMut(&TreeHash, bool),
+) -> Result<(), ProofError> {
+    for p in proof {
+        if s == 0 {
+            return Err(ProofError::WrongLength {
+                expected,
+                found: proof.len(),
+            });
+        }
+        let left = f & 1 == 1 || f == s;
+        step(p, left);
+        if left {
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        }
+        f >>= 1;
+        s >>= 1;
     }
     Ok(())
 }
