@@ -3,7 +3,7 @@
 use crate::error::{AppendError, DecodeError};
 use crate::event::Event;
 use crate::id::SubjectId;
-use crate::record::{RecordBody, RecordId, SignedRecord};
+use crate::record::{ChainTip, RecordBody, RecordId, SignedRecord};
 use crate::signing::Signer;
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
@@ -29,35 +29,6 @@ use crate::verify::VerifiedChain;
 pub struct Chain {
     subject: SubjectId,
     tip: Option<ChainTip>,
-}
-
-/// The last accepted record of a subject's chain: what the next record must extend. The
-/// chain builder, both verifiers and every store use this one type, and the one rule that
-/// checks a record against it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ChainTip {
-    /// Its seq.
-    pub seq: u64,
-    /// Its ID.
-    pub id: RecordId,
-    /// Its time.
-    pub time: Timestamp,
-    /// Whether it is an end-of-chain record.
-    pub ended: bool,
-}
-
-impl ChainTip {
-    /// The tip a record makes: `seq`, `id`, `time`, and whether it ends the chain.
-    #[must_use]
-    pub fn new(seq: u64, id: RecordId, time: Timestamp, ended: bool) -> Self {
-        Self {
-            seq,
-            id,
-            time,
-            ended,
-        }
-    }
 }
 
 impl Chain {

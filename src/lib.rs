@@ -166,7 +166,7 @@ pub mod documentation {
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use crate::chain::{Chain, ChainTip};
+pub use crate::chain::Chain;
 pub use crate::encoding::MAX_BODY_LEN;
 pub use crate::error::{
     AppendError, DecodeError, Error, FrameError, IdError, ParseHexError, Reason, StreamError,
@@ -180,6 +180,7 @@ pub use crate::id::{
     EarTag, GtinLot, Iso11784, KeyId, MAX_LOT_LEN, Species, SubjectId, gtin_check_digit,
 };
 pub use crate::par::provide_entropy;
+pub use crate::record::ChainTip;
 pub use crate::record::{
     FORMAT_VERSION, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId, SIGNATURE_LEN, SignedRecord,
     write_ledger,

@@ -3,16 +3,17 @@
 
 pub(crate) mod id;
 mod ledger;
+pub(crate) mod tip;
 
 pub use crate::signing::SIGNATURE_LEN;
 pub use id::RecordId;
 pub use ledger::{LEDGER_MAGIC, LedgerReader, write_ledger};
+pub use tip::ChainTip;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::ChainTip;
 use crate::encoding::{self, MAX_BODY_LEN};
 use crate::error::{DecodeError, FrameError};
 use crate::event::Event;

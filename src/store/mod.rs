@@ -25,7 +25,7 @@ use crate::trust::{TrustChange, TrustHistory, TrustStatement};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-pub use crate::chain::ChainTip;
+pub use crate::record::ChainTip;
 
 /// A lineage edge: `child_record` (of `child`) derives from `parent_record` (of `parent`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

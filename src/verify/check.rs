@@ -1,9 +1,9 @@
 //! The per-record checks shared by every verification path, in their normative order.
 
-use crate::chain::ChainTip;
 use crate::error::Reason;
 use crate::event::{Event, LineageRef};
 use crate::id::SubjectId;
+use crate::record::ChainTip;
 use crate::record::{RecordBody, RecordId};
 use crate::time::Timestamp;
 use crate::trust::{Policy, TrustStore, TrustedKey};

@@ -4,9 +4,9 @@
 use super::lineage::ChainOutcome;
 use super::set::{self, Decoded};
 use super::{VerifiedChain, VerifiedRecord, VerifiedSet, check, sig};
-use crate::chain::ChainTip;
 use crate::error::{Reason, VerifyError, VerifyErrors};
 use crate::id::SubjectId;
+use crate::record::ChainTip;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::trust::{Policy, TrustStore};
 

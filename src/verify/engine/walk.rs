@@ -6,9 +6,9 @@ use crate::hashers::FastMap;
 use super::check;
 use super::lineage::{ChainOutcome, Child};
 use super::set::{self, Grouped};
-use crate::chain::ChainTip;
 use crate::error::VerifyError;
 use crate::id::SubjectId;
+use crate::record::ChainTip;
 
 use super::{Fact, Judged, Part};
 
