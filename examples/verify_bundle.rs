@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{
-    LogPolicy, LogSigner, MerkleTree, NoteVerifier, Policy, Signer, Store, SubjectId, TraceBundle,
+    LogPolicy, LogSigner, MerkleTree, Policy, Signer, Store, SubjectId, TraceBundle, VerifierKey,
     Witness, read_bundle_file, sync_tree, verify_bundle,
 };
 
@@ -41,11 +41,11 @@ struct Pinned {
 
 impl Pinned {
     fn policy(&self) -> Result<LogPolicy, Box<dyn std::error::Error>> {
-        let log = NoteVerifier::parse(&self.log)?;
+        let log = VerifierKey::parse(&self.log)?;
         let witnesses = self
             .witnesses
             .iter()
-            .map(|w| NoteVerifier::parse(w))
+            .map(|w| VerifierKey::parse(w))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(LogPolicy::new(ORIGIN, log).witnesses(witnesses, self.quorum)?)
     }

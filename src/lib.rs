@@ -194,8 +194,8 @@ pub use crate::time::{Day, TimeParseError, Timestamp};
 // part's error) is under `agritrace::tlog`.
 pub use crate::tlog::{
     BundleError, CheckpointError, CheckpointVerifier, ForkEvidence, LogPolicy, LogSigner,
-    LoggedLedger, MerkleTree, NoteVerifier, TraceBundle, TreeHash, VerifiedBundle,
-    VerifiedCheckpoint, Witness, find_forks, read_bundle_file, sync_tree, verify_bundle,
+    LoggedLedger, MerkleTree, TraceBundle, TreeHash, VerifiedBundle, VerifiedCheckpoint,
+    VerifierKey, Witness, find_forks, read_bundle_file, sync_tree, verify_bundle,
 };
 pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,

@@ -188,7 +188,7 @@ fn a_log_that_rewrote_its_past_is_caught_by_inclusion_evidence() {
         newer_proof: rewritten.inclusion_proof(11, 50).unwrap(),
     };
     let (trust, policy) = (TrustStore::new(), Policy::livestock());
-    let check = |e: &ForkEvidence, log: Option<&NoteVerifier>| e.check(&trust, &policy, log);
+    let check = |e: &ForkEvidence, log: Option<&VerifierKey>| e.check(&trust, &policy, log);
     check(&e, Some(log.verifier())).unwrap();
     let back = ForkEvidence::from_bytes(&e.to_bytes().unwrap()).unwrap();
     check(&back, Some(log.verifier())).unwrap();
@@ -281,7 +281,7 @@ fn evidence_under_the_identity_key_proves_nothing() {
         Err(TrustError::SmallOrderKey(_))
     ));
     assert!(matches!(
-        NoteVerifier::new("log.example.org/a", KeyKind::Ed25519, identity),
+        VerifierKey::new("log.example.org/a", KeyKind::Ed25519, identity),
         Err(NoteError::WeakKey {
             weakness: KeyWeakness::SmallOrder,
             ..

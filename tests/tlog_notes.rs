@@ -19,7 +19,7 @@ const ORIGIN: &str = "log.example.org/qingjian-coop";
 
 #[test]
 fn the_signed_note_specification_example_verifies() {
-    let key = NoteVerifier::parse(SPEC_VKEY).unwrap();
+    let key = VerifierKey::parse(SPEC_VKEY).unwrap();
     assert_eq!(key.vkey(), SPEC_VKEY);
     assert_eq!(key.kind(), KeyKind::Ed25519);
     let note = Note::parse(SPEC_NOTE).unwrap();
@@ -75,7 +75,7 @@ fn checkpoints_round_trip_and_verify_with_a_quorum() {
     for (i, w) in ws.iter_mut().enumerate().take(2) {
         cosigned = w.cosign(&cosigned, &[], 1_700_000_000 + i as u64).unwrap();
     }
-    let keys: Vec<NoteVerifier> = ws.iter().map(|w| w.verifier().clone()).collect();
+    let keys: Vec<VerifierKey> = ws.iter().map(|w| w.verifier().clone()).collect();
     let two_of_three = policy.clone().witnesses(keys.clone(), 2).unwrap();
     let v = two_of_three.verify(&cosigned).unwrap();
     assert_eq!(v.size(), 20_852_163);
@@ -104,7 +104,7 @@ fn checkpoints_round_trip_and_verify_with_a_quorum() {
     policy.verify(&note).unwrap();
     // vkeys round-trip, and a cosignature vkey carries type 0x04.
     for k in &keys {
-        let back = NoteVerifier::parse(&k.vkey()).unwrap();
+        let back = VerifierKey::parse(&k.vkey()).unwrap();
         assert_eq!(&back, k);
         let material = STANDARD
             .decode(k.vkey().rsplit('+').next().unwrap())
@@ -202,7 +202,7 @@ fn malformed_notes_are_refused_with_clear_errors() {
     let mut parts: Vec<String> = vkey.split('+').map(str::to_owned).collect();
     parts[1] = "00000000".into();
     assert!(matches!(
-        NoteVerifier::parse(&parts.join("+")),
+        VerifierKey::parse(&parts.join("+")),
         Err(NoteError::WrongKeyId { found: 0, .. })
     ));
 
@@ -271,15 +271,15 @@ fn other_malformations_are_named() {
         Err(NoteError::TooManySignatures { .. })
     ));
     assert!(matches!(
-        NoteVerifier::parse("a+b"),
+        VerifierKey::parse("a+b"),
         Err(NoteError::BadVkey(_))
     ));
     assert!(matches!(
-        NoteVerifier::new("bad name", KeyKind::Ed25519, log.verifier().public_key()),
+        VerifierKey::new("bad name", KeyKind::Ed25519, log.verifier().public_key()),
         Err(NoteError::BadKeyName(_))
     ));
     assert!(matches!(
-        NoteVerifier::new("a+b", KeyKind::Ed25519, log.verifier().public_key()),
+        VerifierKey::new("a+b", KeyKind::Ed25519, log.verifier().public_key()),
         Err(NoteError::BadKeyName(_))
     ));
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use thiserror::Error;
 
 use super::merkle::TreeHash;
-use super::note::{KeyKind, Note, NoteError, NoteSigned, NoteSigner, NoteVerifier};
+use super::note::{KeyKind, Note, NoteError, NoteSigned, NoteSigner, VerifierKey};
 
 /// The checkpoint body: origin, tree size, root hash and optional extension lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,15 +225,15 @@ impl VerifiedCheckpoint {
 #[derive(Clone, Debug)]
 pub struct LogPolicy {
     origin: String,
-    log: NoteVerifier,
-    witnesses: Vec<NoteVerifier>,
+    log: VerifierKey,
+    witnesses: Vec<VerifierKey>,
     quorum: usize,
 }
 
 impl LogPolicy {
     /// A policy trusting `log` (an [`KeyKind::Ed25519`] key) for `origin`, with no witnesses.
     #[must_use]
-    pub fn new(origin: &str, log: NoteVerifier) -> Self {
+    pub fn new(origin: &str, log: VerifierKey) -> Self {
         Self {
             origin: origin.to_owned(),
             log,
@@ -251,7 +251,7 @@ impl LogPolicy {
     /// was given, is refused rather than kept.
     pub fn witnesses(
         mut self,
-        witnesses: Vec<NoteVerifier>,
+        witnesses: Vec<VerifierKey>,
         quorum: usize,
     ) -> Result<Self, CheckpointError> {
         for (i, w) in witnesses.iter().enumerate() {
@@ -284,7 +284,7 @@ impl LogPolicy {
 
     /// The log's key.
     #[must_use]
-    pub fn log_key(&self) -> &NoteVerifier {
+    pub fn log_key(&self) -> &VerifierKey {
         &self.log
     }
 
@@ -359,7 +359,7 @@ impl LogSigner {
 
     /// The verifier key to pin.
     #[must_use]
-    pub fn verifier(&self) -> &NoteVerifier {
+    pub fn verifier(&self) -> &VerifierKey {
         self.key.verifier()
     }
 

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy};
 use super::merkle::{ProofError, TreeHash, verify_inclusion};
-use super::note::NoteVerifier;
+use super::note::VerifierKey;
 use crate::encoding;
 use crate::error::{DecodeError, Reason};
 use crate::id::{KeyId, SubjectId};
@@ -156,7 +156,7 @@ impl ForkEvidence {
         &self,
         trust: &TrustStore,
         policy: &Policy,
-        log: Option<&NoteVerifier>,
+        log: Option<&VerifierKey>,
     ) -> Result<(), ForkError> {
         match self {
             Self::Records { .. } => self.check_records(trust, policy),
@@ -312,7 +312,7 @@ fn fork_if(conditions: &[(bool, &'static str)]) -> Result<(), ForkError> {
 }
 
 fn verify_log(
-    log: Option<&NoteVerifier>,
+    log: Option<&VerifierKey>,
     note: &str,
     which: &'static str,
 ) -> Result<Checkpoint, ForkError> {

@@ -25,6 +25,6 @@ pub use merkle::{
 };
 pub use note::{
     KeyKind, MAX_NOTE_LEN, MAX_NOTE_SIGNATURES, Note, NoteError, NoteSignature, NoteSigned,
-    NoteSigner, NoteVerifier,
+    NoteSigner, VerifierKey,
 };
 pub use witness::{Witness, WitnessError};

@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::checkpoint::{Checkpoint, CheckpointError, LogPolicy};
 use super::fork::ForkEvidence;
 use super::merkle::{ProofError, TreeHash, verify_consistency};
-use super::note::{KeyKind, Note, NoteError, NoteSigner, NoteVerifier};
+use super::note::{KeyKind, Note, NoteError, NoteSigner, VerifierKey};
 
 /// Why a witness refused to cosign.
 #[derive(Clone, Debug, Error)]
@@ -66,7 +66,7 @@ impl Witness {
 
     /// The verifier key clients pin.
     #[must_use]
-    pub fn verifier(&self) -> &NoteVerifier {
+    pub fn verifier(&self) -> &VerifierKey {
         self.key.verifier()
     }
 

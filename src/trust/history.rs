@@ -4,7 +4,7 @@
 use super::TrustStore;
 use crate::error::TrustHistoryError;
 use crate::time::Timestamp;
-use crate::tlog::{LogSigner, NoteVerifier};
+use crate::tlog::{LogSigner, VerifierKey};
 
 use super::statement::{
     MAX_TRUST_STATEMENTS, StatementHash, TRUST_HISTORY_MAGIC, TrustChange, TrustStatement,
@@ -36,7 +36,7 @@ use super::statement::{
 /// ```
 #[derive(Clone, Debug)]
 pub struct TrustHistory {
-    operator: NoteVerifier,
+    operator: VerifierKey,
     statements: Vec<TrustStatement>,
     trust: TrustStore,
 }
@@ -44,7 +44,7 @@ pub struct TrustHistory {
 impl TrustHistory {
     /// An empty history for `operator`'s statements.
     #[must_use]
-    pub fn new(operator: NoteVerifier) -> Self {
+    pub fn new(operator: VerifierKey) -> Self {
         Self {
             operator,
             statements: Vec::new(),
@@ -54,7 +54,7 @@ impl TrustHistory {
 
     /// The pinned operator key.
     #[must_use]
-    pub fn operator(&self) -> &NoteVerifier {
+    pub fn operator(&self) -> &VerifierKey {
         &self.operator
     }
 
@@ -171,7 +171,7 @@ impl TrustHistory {
     ///
     /// # Errors
     /// [`TrustHistoryError`] naming the statement (and line) at fault.
-    pub fn from_text(text: &str, operator: NoteVerifier) -> Result<Self, TrustHistoryError> {
+    pub fn from_text(text: &str, operator: VerifierKey) -> Result<Self, TrustHistoryError> {
         let mut history = Self::new(operator);
         let body = text
             .strip_prefix(TRUST_HISTORY_MAGIC)

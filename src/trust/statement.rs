@@ -13,7 +13,7 @@ use crate::event::Text;
 use crate::hash;
 use crate::signing::PublicKey;
 use crate::time::Timestamp;
-use crate::tlog::{LogSigner, Note, NoteError, NoteVerifier};
+use crate::tlog::{LogSigner, Note, NoteError, VerifierKey};
 
 /// First line of a trust statement's text.
 pub const TRUST_STATEMENT_HEADER: &str = "agritrace/v1/trust-statement";
@@ -171,7 +171,7 @@ impl TrustStatement {
     ///
     /// # Errors
     /// [`TrustHistoryError`] naming the line at fault.
-    pub fn parse(note: &str, operator: &NoteVerifier) -> Result<Self, TrustHistoryError> {
+    pub fn parse(note: &str, operator: &VerifierKey) -> Result<Self, TrustHistoryError> {
         let parsed = Note::parse(note).map_err(|source| TrustHistoryError::Note {
             statement: 0,
             source,

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use agritrace::{
-    LogPolicy, LogSigner, MerkleTree, NoteVerifier, Policy, Signer, SqliteStore, TraceBundle,
-    TreeHash, Witness, read_bundle_file, sync_tree, verify_bundle,
+    LogPolicy, LogSigner, MerkleTree, Policy, Signer, SqliteStore, TraceBundle, TreeHash,
+    VerifierKey, Witness, read_bundle_file, sync_tree, verify_bundle,
 };
 use clap::{Args, Subcommand};
 
@@ -107,12 +107,12 @@ pub fn bundle(g: &Global, c: BundleCommand) -> Result<Outcome, Failure> {
             witnesses,
             quorum,
         } => {
-            let log = NoteVerifier::parse(log_key.trim())
+            let log = VerifierKey::parse(log_key.trim())
                 .map_err(|e| Failure::error(format!("--log-key: {e}")))?;
             let witnesses = witnesses
                 .iter()
                 .map(|w| {
-                    NoteVerifier::parse(w.trim())
+                    VerifierKey::parse(w.trim())
                         .map_err(|e| Failure::error(format!("--witness: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -248,7 +248,7 @@ pub fn witness(_g: &Global, c: WitnessCommand) -> Result<Outcome, Failure> {
     let (name, signer) = keyfile::read(&key)?;
     let mut w = Witness::new(&name, signer)
         .map_err(|e| Failure::error(format!("{}: {e}", key.display())))?;
-    let log = NoteVerifier::parse(log_key.trim())
+    let log = VerifierKey::parse(log_key.trim())
         .map_err(|e| Failure::error(format!("--log-key: {e}")))?;
     let origin = log.name().to_owned();
     let policy = LogPolicy::new(&origin, log);

@@ -34,7 +34,7 @@
 //! ```
 
 use agritrace::{
-    BundleError, LogPolicy, NoteVerifier, Policy, SubjectId, VerifyErrors, verify_bundle,
+    BundleError, LogPolicy, Policy, SubjectId, VerifierKey, VerifyErrors, verify_bundle,
     verify_signature,
 };
 use serde::{Deserialize, Serialize};
@@ -100,13 +100,13 @@ impl Pins {
         }
         let p: PinsJson =
             serde_json::from_value(value).map_err(|e| format!("pins are not valid: {e}"))?;
-        let log = NoteVerifier::parse(&p.log).map_err(|e| format!("pinned log key: {e}"))?;
+        let log = VerifierKey::parse(&p.log).map_err(|e| format!("pinned log key: {e}"))?;
         let witnesses = p
             .witnesses
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                NoteVerifier::parse(w).map_err(|e| format!("pinned witness key {}: {e}", i + 1))
+                VerifierKey::parse(w).map_err(|e| format!("pinned witness key {}: {e}", i + 1))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let policy = LogPolicy::new(&p.origin, log)

@@ -29,7 +29,7 @@ use super::admit;
 use super::{ChainTip, LineageEdge, Store, StoreError};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
-use crate::tlog::NoteVerifier;
+use crate::tlog::VerifierKey;
 use crate::trust::{Policy, TrustHistory, TrustStatement};
 use crate::verify::check::Linked as _;
 
@@ -77,7 +77,7 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Exists`] when the file already holds a store; a backend error (naming
     /// the path) when it cannot be created.
-    pub fn create(path: impl AsRef<Path>, operator: &NoteVerifier) -> Result<Self, StoreError> {
+    pub fn create(path: impl AsRef<Path>, operator: &VerifierKey) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let conn = Connection::open(path).map_err(|e| at_path(path, e))?;
         let store = Self::setup(conn).map_err(|e| in_file(path, e))?;
@@ -111,7 +111,7 @@ impl SqliteStore {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when SQLite cannot start.
-    pub fn create_in_memory(operator: &NoteVerifier) -> Result<Self, StoreError> {
+    pub fn create_in_memory(operator: &VerifierKey) -> Result<Self, StoreError> {
         let store = Self::setup(Connection::open_in_memory().map_err(backend)?)?;
         store.pin(operator)?;
         Ok(store)
@@ -172,7 +172,7 @@ impl SqliteStore {
         Ok(n > 0)
     }
 
-    fn pin(&self, operator: &NoteVerifier) -> Result<(), StoreError> {
+    fn pin(&self, operator: &VerifierKey) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('operator', ?1)",
@@ -215,7 +215,7 @@ impl SqliteStore {
         let Some(vkey) = vkey else {
             return Ok(None);
         };
-        let operator = NoteVerifier::parse(&vkey)
+        let operator = VerifierKey::parse(&vkey)
             .map_err(|e| StoreError::Corrupt(format!("meta row operator: {e}")))?;
         let mut history = TrustHistory::new(operator);
         let mut stmt = conn

@@ -61,19 +61,21 @@ pub(super) fn key_id(name: &str, kind: KeyKind, key: &PublicKey) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
-/// A public key that verifies note signatures: name, key ID, kind and Ed25519 key.
+/// A C2SP verifier key (`name+id+base64`): the public key, with its name, key ID and kind,
+/// against which note signatures are checked. (Named for what it is, a key; `LogPolicy`
+/// and `Note::verify` do the verifying.)
 ///
 /// # Example
 /// ```
-/// use agritrace::NoteVerifier;
+/// use agritrace::VerifierKey;
 /// // The signed-note specification's example verifier key.
-/// let v = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
+/// let v = VerifierKey::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
 /// assert_eq!(v.name(), "example.com/foo");
 /// assert_eq!(v.key_id(), 0x530d_903a);
 /// # Ok::<(), agritrace::tlog::NoteError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct NoteVerifier {
+pub struct VerifierKey {
     pub(super) name: String,
     pub(super) id: u32,
     kind: KeyKind,
@@ -82,7 +84,7 @@ pub struct NoteVerifier {
     verifying: ed25519_zebra::VerificationKey,
 }
 
-impl NoteVerifier {
+impl VerifierKey {
     /// A verifier for `key` under `name`, with the key ID the specifications define.
     ///
     /// # Errors
@@ -234,7 +236,7 @@ impl NoteVerifier {
     }
 }
 
-impl fmt::Debug for NoteVerifier {
+impl fmt::Debug for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.vkey())
     }
@@ -247,7 +249,7 @@ pub(super) fn cosigned_message(text: &str, timestamp: u64) -> String {
 
 /// A key that signs notes: a [`Signer`] with a name and a kind.
 pub struct NoteSigner {
-    verifier: NoteVerifier,
+    verifier: VerifierKey,
     signer: Signer,
 }
 
@@ -258,14 +260,14 @@ impl NoteSigner {
     /// [`NoteError::BadKeyName`].
     pub fn new(name: &str, kind: KeyKind, signer: Signer) -> Result<Self, NoteError> {
         Ok(Self {
-            verifier: NoteVerifier::new(name, kind, signer.public_key())?,
+            verifier: VerifierKey::new(name, kind, signer.public_key())?,
             signer,
         })
     }
 
     /// The matching verifier.
     #[must_use]
-    pub fn verifier(&self) -> &NoteVerifier {
+    pub fn verifier(&self) -> &VerifierKey {
         &self.verifier
     }
 

@@ -7,7 +7,7 @@
 mod keys;
 
 use keys::check_name;
-pub use keys::{KeyKind, NoteSigner, NoteVerifier};
+pub use keys::{KeyKind, NoteSigner, VerifierKey};
 
 use std::fmt;
 
@@ -182,11 +182,11 @@ pub struct NoteSigned {
 ///
 /// # Example
 /// ```
-/// use agritrace::NoteVerifier;
+/// use agritrace::VerifierKey;
 /// use agritrace::tlog::Note;
 /// let note = "This is an example message.\n\n\u{2014} example.com/foo \
 ///     Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
-/// let key = NoteVerifier::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
+/// let key = VerifierKey::parse("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")?;
 /// let parsed = Note::parse(note)?;
 /// assert_eq!(parsed.verify(&[key])?.len(), 1);
 /// assert_eq!(parsed.text(), "This is an example message.\n");
@@ -304,7 +304,7 @@ impl Note {
     /// # Errors
     /// [`NoteError::BadSignature`], [`NoteError::SignatureLength`],
     /// [`NoteError::DuplicateSignature`] or [`NoteError::NoKnownSignature`].
-    pub fn verify(&self, known: &[NoteVerifier]) -> Result<Vec<NoteSigned>, NoteError> {
+    pub fn verify(&self, known: &[VerifierKey]) -> Result<Vec<NoteSigned>, NoteError> {
         let mut out: Vec<NoteSigned> = Vec::new();
         for sig in &self.signatures {
             let Some(v) = known
