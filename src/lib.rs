@@ -137,7 +137,7 @@ mod store;
 mod time;
 pub mod tlog;
 mod trace;
-mod trust;
+pub mod trust;
 mod verify;
 
 /// The crate's documents, rendered here so they travel with the API docs: the design (cited
@@ -201,11 +201,9 @@ pub use crate::trace::{
     AnimalSummary, MAX_TRACE_SUBJECTS, ProductSummary, STEP_GOAL, StepSummary, Trace, TraceError,
     TraceFailure, TreatmentSummary, VerificationSummary, lineage_closure, thousands, trace,
 };
-pub use crate::trust::{
-    KeyGrant, MAX_TRUST_CHANGES, MAX_TRUST_STATEMENTS, Policy, Role, StatementHash,
-    TRUST_HISTORY_MAGIC, TRUST_STATEMENT_HEADER, TrustChange, TrustHistory, TrustStatement,
-    TrustStore,
-};
+// Trust's headline types; the statement format (changes, hashes, headers, limits) is under
+// `agritrace::trust`.
+pub use crate::trust::{KeyGrant, Policy, Role, TrustHistory, TrustStatement, TrustStore};
 pub use crate::verify::{
     ChainTips, DEFAULT_BLOCK_SIZE, DEFAULT_CHUNK_SIZE, LedgerVerifier, MAX_LISTED_ERRORS,
     SignatureItem, VerifiedChain, VerifiedLedger, VerifiedRecord, VerifiedSet, Verifier,

@@ -11,6 +11,7 @@
 
 mod common;
 
+use agritrace::trust::*;
 use agritrace::*;
 use common::*;
 

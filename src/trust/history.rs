@@ -20,7 +20,8 @@ use super::statement::{
 ///
 /// # Example
 /// ```
-/// use agritrace::{KeyGrant, LogSigner, Role, Signer, Text, Timestamp, TrustChange, TrustHistory};
+/// use agritrace::{KeyGrant, LogSigner, Role, Signer, Text, Timestamp, TrustHistory};
+/// use agritrace::trust::TrustChange;
 /// let operator = LogSigner::new("coop.example/log", Signer::from_seed([7; 32]))?;
 /// let mut history = TrustHistory::new(operator.verifier().clone());
 /// let vet = Signer::from_seed([3; 32]).public_key();

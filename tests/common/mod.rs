@@ -11,6 +11,7 @@
     reason = "test fixture"
 )]
 
+use agritrace::trust::TrustChange;
 use agritrace::*;
 
 pub mod store_suite;

@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 
+use agritrace::trust::TrustChange;
 use agritrace::*;
 
 use super::*;

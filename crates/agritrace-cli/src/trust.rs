@@ -1,7 +1,8 @@
 //! `agritrace trust …`: the keys a store trusts, changed only by statements the operator
 //! key signs (docs/FORMAT.md §10).
 
-use agritrace::{KeyGrant, LogSigner, Role, SqliteStore, Store as _, Text, TrustChange};
+use agritrace::trust::TrustChange;
+use agritrace::{KeyGrant, LogSigner, Role, SqliteStore, Store as _, Text};
 use clap::Subcommand;
 use serde::Serialize;
 

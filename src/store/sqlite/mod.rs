@@ -37,7 +37,8 @@ use crate::verify::check::Linked as _;
 ///
 /// # Example
 /// ```
-/// use agritrace::{Chain, Event, KeyGrant, LogSigner, Role, Signer, SqliteStore, Store, SubjectId, Text, Timestamp, TrustChange};
+/// use agritrace::{Chain, Event, KeyGrant, LogSigner, Role, Signer, SqliteStore, Store, SubjectId, Text, Timestamp};
+/// use agritrace::trust::TrustChange;
 /// let operator = LogSigner::new("coop.example/log", Signer::from_seed([7; 32]))?;
 /// let store = SqliteStore::create_in_memory(operator.verifier())?;
 /// let scale = Signer::from_seed([9; 32]);
