@@ -104,7 +104,7 @@ pub enum TrustHistoryError {
         "not an agritrace trust history (expected the line agritrace-trust/v1 and a blank line)"
     )]
     NotAHistory,
-    /// The history is longer than [`MAX_TRUST_STATEMENTS`](crate::MAX_TRUST_STATEMENTS).
+    /// The history is longer than [`MAX_TRUST_STATEMENTS`](crate::trust::MAX_TRUST_STATEMENTS).
     #[error("trust history holds more than {max} statements")]
     TooManyStatements {
         /// The limit.
