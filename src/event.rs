@@ -352,14 +352,29 @@ pub enum Event {
     },
 }
 
-/// The kind of an [`Event`], without its data: what a [`Policy`](crate::Policy) talks about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-#[allow(
-    missing_docs,
-    reason = "each variant names the Event variant of the same name"
-)]
-pub enum EventKind {
+/// Declares [`EventKind`] and [`EventKind::ALL`] from one list, so the two cannot differ.
+macro_rules! event_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// The kind of an [`Event`], without its data: what a [`Policy`](crate::Policy) talks
+        /// about.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        #[allow(
+            missing_docs,
+            reason = "each variant names the Event variant of the same name"
+        )]
+        pub enum EventKind {
+            $($kind),*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: [EventKind; 18] = [$(Self::$kind),*];
+        }
+    };
+}
+
+event_kinds!(
     Registration,
     DeviceAttached,
     DeviceDetached,
@@ -377,32 +392,10 @@ pub enum EventKind {
     Harvest,
     Sale,
     Recall,
-    EndOfChain,
-}
+    EndOfChain
+);
 
 impl EventKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 18] = [
-        Self::Registration,
-        Self::DeviceAttached,
-        Self::DeviceDetached,
-        Self::Weighing,
-        Self::DailyActivity,
-        Self::Feeding,
-        Self::Treatment,
-        Self::Inspection,
-        Self::Move,
-        Self::CustodyTransfer,
-        Self::Slaughter,
-        Self::Transformation,
-        Self::Aggregation,
-        Self::Disaggregation,
-        Self::Harvest,
-        Self::Sale,
-        Self::Recall,
-        Self::EndOfChain,
-    ];
-
     pub(crate) const fn index(self) -> usize {
         self as usize
     }
