@@ -563,12 +563,20 @@ async fn bundle(State(s): Shared, Path(path): Path<String>) -> Response {
 
 /// The in-browser check's script.
 async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        Bytes::from_static(phone::SCRIPT.as_bytes()),
+    )
+}
+
+/// A static asset, cacheable for an hour.
+fn asset(content_type: &'static str, body: Bytes) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        phone::SCRIPT,
+        body,
     )
         .into_response()
 }
@@ -576,14 +584,7 @@ async fn script() -> Response {
 /// The verifier module, when served.
 async fn wasm(State(s): Shared) -> Response {
     match &s.verifier {
-        Some(bytes) => (
-            [
-                (header::CONTENT_TYPE, "application/wasm"),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            bytes.clone(),
-        )
-            .into_response(),
+        Some(bytes) => asset("application/wasm", bytes.clone()),
         None => text(
             StatusCode::NOT_FOUND,
             "this service does not serve the in-browser verifier\n".into(),

@@ -44,7 +44,15 @@ impl Lang {
         Self::Zh
     }
 
-    fn code(self) -> &'static str {
+    /// The language's short code, `zh` or `en` (what the in-browser check's script reads).
+    pub(crate) fn short(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::En => "en",
+        }
+    }
+
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::Zh => "zh-CN",
             Self::En => "en",

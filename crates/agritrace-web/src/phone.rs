@@ -51,7 +51,7 @@ pub fn pins(log: &LogSigner, subject: Option<&SubjectId>) -> String {
 pub fn section(lang: Lang, pins: &str, bundle: &str) -> Markup {
     html! {
         section #phone-check data-wasm=(WASM_PATH) data-bundle=(bundle) data-pins=(pins)
-            data-lang=(if lang == Lang::Zh { "zh" } else { "en" }) {
+            data-lang=(lang.short()) {
             h2 { (lang.t("在本机验证", "Check it on this phone")) }
             p.small {
                 (lang.t(
@@ -79,7 +79,7 @@ pub fn verifier_page(lang: Lang, pins: &str, wasm: &[u8]) -> Markup {
     let wasm = base64::engine::general_purpose::STANDARD.encode(wasm);
     html! {
         (DOCTYPE)
-        html lang=(if lang == Lang::Zh { "zh-CN" } else { "en" }) {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -90,7 +90,7 @@ pub fn verifier_page(lang: Lang, pins: &str, wasm: &[u8]) -> Markup {
                 header { strong { (lang.t("溯源包验证器", "Trace bundle verifier")) } }
                 main {
                     section #phone-check data-wasm="#agritrace-wasm" data-pins=(pins)
-                        data-lang=(if lang == Lang::Zh { "zh" } else { "en" }) {
+                        data-lang=(lang.short()) {
                         h2 { (lang.t("在本机离线验证", "Verify on this device, offline")) }
                         p.small {
                             (lang.t(

@@ -143,6 +143,9 @@ impl LedgerVerifier<'_> {
         // Signatures go straight into the batch (as the raw bound queues them); the items are
         // rebuilt only when the batch fails and the bad ones must be found.
         let mut batch = batch::Verifier::new();
+        // Without randomness for batch coefficients (WebAssembly before `provide_entropy`)
+        // nothing is queued: each signature is checked once, on its own, below.
+        let batching = crate::par::has_entropy();
         let mut jobs: Vec<(usize, &TrustedKey, RecordId)> = Vec::with_capacity(records.len());
         for (k, r) in records.iter().enumerate() {
             let id = r.id();
@@ -164,7 +167,9 @@ impl LedgerVerifier<'_> {
             };
             let verdict = match check::signer(self.trust, self.policy, &body) {
                 Ok(key) => {
-                    batch.queue(sig::record_item(&key.verifying, r.signature(), &id));
+                    if batching {
+                        batch.queue(sig::record_item(&key.verifying, r.signature(), &id));
+                    }
                     jobs.push((k, key, id));
                     Verdict::Good
                 }
@@ -175,18 +180,25 @@ impl LedgerVerifier<'_> {
                 part.bodies.push(Some(body));
             }
         }
-        if jobs.is_empty() || sig::batch_holds(batch) {
+        if jobs.is_empty() || (batching && sig::batch_holds(batch)) {
             return part;
         }
-        let items: Vec<batch::Item> = jobs
-            .iter()
-            .map(|(k, key, id)| sig::record_item(&key.verifying, records[*k].signature(), id))
-            .collect();
-        let mut ok = vec![false; items.len()];
-        sig::bisect(&items, &mut ok, 0, &|n| {
+        let single = |n: usize| {
             let (k, key, id) = &jobs[n];
             sig::verify_record(&key.verifying, records[*k].signature(), id)
-        });
+        };
+        let mut ok = vec![false; jobs.len()];
+        if batching {
+            let items: Vec<batch::Item> = jobs
+                .iter()
+                .map(|(k, key, id)| sig::record_item(&key.verifying, records[*k].signature(), id))
+                .collect();
+            sig::bisect(&items, &mut ok, 0, &single);
+        } else {
+            for (n, good) in ok.iter_mut().enumerate() {
+                *good = single(n);
+            }
+        }
         for ((k, _, _), good) in jobs.into_iter().zip(ok) {
             if let (false, Some(fact)) = (good, &mut part.facts[k]) {
                 fact.verdict = Verdict::BadSignature;
