@@ -37,6 +37,23 @@ fn slaughtered_pig(store: &SqliteStore, cfg: &DemoConfig) -> SubjectId {
         .unwrap()
 }
 
+/// Regression: tracing one of a blend's source lots read the blend (a descendant) but not
+/// its other source lots, so the blend's lineage failed to verify.
+#[test]
+fn every_subject_of_the_demo_traces_verified() {
+    let (_, store, cfg) = demo_store("every");
+    let subjects = store.subjects().unwrap();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.to_string().contains("HONEY-BLEND"))
+    );
+    for s in subjects {
+        let t = trace(&store, &cfg.trust(), &Policy::livestock(), &s);
+        assert!(t.is_ok(), "{s}: {:?}", t.err());
+    }
+}
+
 #[test]
 fn a_pig_trace_reads_like_its_life() {
     let (_, store, cfg) = demo_store("pig");
