@@ -26,14 +26,19 @@
 pub mod dl;
 mod doc;
 mod error;
+pub mod export;
 pub mod hash;
+pub mod import;
 pub mod norm;
+pub mod uri;
 pub mod validate;
 pub mod vocab;
 
 pub use crate::doc::{Document, MAX_DOCUMENT_LEN};
 pub use crate::error::{Invalid, Rule};
+pub use crate::export::{Exporter, Profile};
 pub use crate::hash::{CbvVersion, Namespaces};
+pub use crate::import::{ImportError, Imported, import};
 
 /// How deep extension values may nest (the JSON reader stops at 128 levels already).
 pub const MAX_DEPTH: usize = 128;

@@ -96,7 +96,7 @@ fn date_time(out: &mut Vec<Invalid>, path: &str, v: &Value) {
     }
 }
 
-fn is_offset(s: &str) -> bool {
+pub(crate) fn is_offset(s: &str) -> bool {
     let two = |r: std::ops::Range<usize>| {
         s.get(r)
             .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
