@@ -176,23 +176,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<Outcome, Failure> {
             }
         }
         Some(id) => {
-            let subjects = lineage_closure(&store, id).map_err(Failure::error)?;
-            if subjects.is_empty() || store.tip(id)?.is_none() {
-                return Err(Failure::error(format!(
-                    "no records for {id} in {}",
-                    g.store.display()
-                )));
-            }
-            // In log order, so the file verifies and imports as it stands.
-            let mut records: Vec<(u64, SignedRecord)> = Vec::new();
-            for s in &subjects {
-                for r in store.chain(s)? {
-                    let pos = store.get(&r.id())?.map_or(u64::MAX, |(p, _)| p);
-                    records.push((pos, r));
-                }
-            }
-            records.sort_by_key(|(p, _)| *p);
-            for (_, r) in &records {
+            for r in &subject_records(&store, id, &g.store)? {
                 write(r)?;
             }
         }
@@ -200,6 +184,31 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<Outcome, Failure> {
     out.flush().map_err(fail)?;
     println!("exported {n} records to {}", a.file.display());
     Ok(Outcome::Done)
+}
+
+/// The records of `id` and its lineage (what a trace of it reads), in log order, so a file
+/// of them verifies and imports as it stands.
+pub fn subject_records(
+    store: &SqliteStore,
+    id: &SubjectId,
+    path: &std::path::Path,
+) -> Result<Vec<SignedRecord>, Failure> {
+    let subjects = lineage_closure(store, id).map_err(Failure::error)?;
+    if subjects.is_empty() || store.tip(id)?.is_none() {
+        return Err(Failure::error(format!(
+            "no records for {id} in {}",
+            path.display()
+        )));
+    }
+    let mut records: Vec<(u64, SignedRecord)> = Vec::new();
+    for s in &subjects {
+        for r in store.chain(s)? {
+            let pos = store.get(&r.id())?.map_or(u64::MAX, |(p, _)| p);
+            records.push((pos, r));
+        }
+    }
+    records.sort_by_key(|(p, _)| *p);
+    Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
 /// A verdict as `--json` prints it.

@@ -9,6 +9,7 @@
     reason = "a command-line tool prints"
 )]
 
+mod epcis;
 mod events;
 mod keyfile;
 mod ledger;
@@ -128,6 +129,9 @@ record named), 2 usage or I/O error.\n\nExamples:\n  agritrace verify\n  agritra
     /// Build the demo cooperative into a new store, with a progress bar.
     #[command(after_help = "Example:\n  agritrace --store demo.sqlite demo --pigs 300")]
     Demo(ledger::DemoArgs),
+    /// GS1 EPCIS 2.0: event hashes, validation, export and import of documents.
+    #[command(subcommand)]
+    Epcis(epcis::EpcisCommand),
     /// Serve the store: consumer pages, GS1 Digital Link, bundles, the log, ingestion.
     #[command(
         after_help = "Example:\n  agritrace --store demo.sqlite serve --listen 0.0.0.0:8080 \
@@ -151,6 +155,7 @@ fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Checkpoint(a) => log::checkpoint(g, &a),
         Command::Witness(c) => log::witness(g, c),
         Command::Demo(a) => ledger::demo(g, &a),
+        Command::Epcis(c) => epcis::run(g, c),
         Command::Serve(a) => serve::serve(g, &a),
     }
 }

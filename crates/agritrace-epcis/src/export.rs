@@ -36,7 +36,7 @@ pub struct Profile {
 
 impl Profile {
     /// A profile under `base` (an `https://` URL the operator controls, without a trailing
-    /// `/`): identifiers `<base>/obj/…`, sites `<base>/loc/…`, parties `<base>/party/…`,
+    /// `/`): animals `<base>/eartag/…` (the trace page), sites `<base>/loc/…`, parties `<base>/party/…`,
     /// devices `<base>/device/…`, custom business steps `<base>/bizstep/…`, and `agt:` =
     /// `<base>/ns/agritrace/v1/`. Events carry `eventTimeZoneOffset` `offset` (`+08:00`).
     ///

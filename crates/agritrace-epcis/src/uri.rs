@@ -38,16 +38,18 @@ pub fn pct_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The URI of a subject: animals under `<base>/obj/<scheme>/<code>` (CBV ch. 8 user
-/// vocabulary; no path segment a Digital Link normaliser would take for a GS1 key), lots as
-/// their canonical GS1 Digital Link `https://id.gs1.org/01/<GTIN-14>/10/<lot>`.
+/// The URI of a subject: animals as `<base>/eartag/<15 digits>` or `<base>/iso11784/<15
+/// digits>` — the trace service's own page for the animal, so the identifier resolves (CBV
+/// ch. 8 HTTP URLs for instances; no path segment a Digital Link normaliser would take for
+/// a GS1 key) — and lots as their canonical GS1 Digital Link
+/// `https://id.gs1.org/01/<GTIN-14>/10/<lot>`.
 pub fn subject_uri(base: &str, s: &SubjectId) -> String {
     match s {
         SubjectId::Lot(lot) => lot_uri(lot),
         other => {
             let text = other.to_string();
             let (scheme, code) = text.split_once(':').unwrap_or(("obj", &text));
-            format!("{base}/obj/{scheme}/{code}")
+            format!("{base}/{scheme}/{code}")
         }
     }
 }
@@ -60,30 +62,27 @@ fn lot_uri(lot: &GtinLot) -> String {
     )
 }
 
-/// The subject a URI names: `…/obj/eartag/<15 digits>`, `…/obj/iso11784/<15 digits>`, a
-/// GS1 Digital Link or EPC class of a GTIN with a lot.
+/// The subject a URI names: an `http(s)` URI ending in `/eartag/<15 digits>` or
+/// `/iso11784/<15 digits>` (any base, `…/obj/eartag/…` too), or a GS1 Digital Link or EPC
+/// class of a GTIN with a lot.
 ///
 /// # Errors
 /// What is wrong with it, for the caller to report with the field.
 pub fn subject_of_uri(uri: &str) -> Result<SubjectId, String> {
-    if let Some(i) = uri.rfind("/obj/") {
-        let rest = &uri[i + 5..];
-        let (scheme, code) = rest
-            .split_once('/')
-            .ok_or_else(|| format!("{uri} names no scheme and code after /obj/"))?;
-        if !matches!(scheme, "eartag" | "iso11784") {
-            return Err(format!(
-                "{uri}: agritrace knows animals by eartag or iso11784, not {scheme:?}"
-            ));
+    if uri.starts_with("https://") || uri.starts_with("http://") {
+        let mut segments = uri.rsplit('/');
+        if let (Some(code), Some(scheme)) = (segments.next(), segments.next()) {
+            if matches!(scheme, "eartag" | "iso11784") {
+                return format!("{scheme}:{code}")
+                    .parse::<SubjectId>()
+                    .map_err(|e| format!("{uri}: {e}"));
+            }
         }
-        return format!("{scheme}:{code}")
-            .parse::<SubjectId>()
-            .map_err(|e| format!("{uri}: {e}"));
     }
     let dl = crate::dl::canonical(uri).unwrap_or_else(|| uri.to_owned());
     let Some(rest) = dl.strip_prefix("https://id.gs1.org/01/") else {
         return Err(format!(
-            "{uri} is neither an agritrace animal URI (…/obj/eartag/…) nor a GTIN with a lot"
+            "{uri} is neither an animal (…/eartag/<15 digits>, …/iso11784/<15 digits>) nor a GTIN with a lot"
         ));
     };
     let (gtin, lot) = rest.split_once("/10/").ok_or_else(|| {
@@ -133,6 +132,12 @@ mod tests {
             );
         }
         assert!(subject_of_uri("https://x.cn/obj/cow/1").is_err());
+        assert_eq!(
+            subject_of_uri("https://x.cn/obj/eartag/161083000000042")
+                .expect("obj form")
+                .to_string(),
+            "eartag:161083000000042"
+        );
         assert!(subject_of_uri("urn:uuid:1").is_err());
         assert_eq!(
             name_of_uri(

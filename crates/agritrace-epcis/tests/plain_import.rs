@@ -15,16 +15,31 @@ use agritrace::{Event, KeyGrant, RecordBody, Role, Signer, SqliteStore, Store, T
 use agritrace_epcis::{CbvVersion, Document, ImportError, Rule, import};
 use serde_json::{Value, json};
 
-const PIG: &str = "https://farm.example.cn/obj/eartag/161083000000301";
+const PIG: &str = "https://farm.example.cn/eartag/161083000000301";
 const LOT: &str = "urn:epc:class:lgtin:6901234.056211.CHESTNUT-2026-09";
 
 fn farm() -> (SqliteStore, Signer) {
-    let cfg = DemoConfig { pigs: 0, produce: false, ..DemoConfig::new(1) };
+    let cfg = DemoConfig {
+        pigs: 0,
+        produce: false,
+        ..DemoConfig::new(1)
+    };
     let store = cfg.create_store(None).unwrap();
     let signer = Signer::from_seed([9; 32]);
-    let grant = KeyGrant::new(Text::new("Partner farm gateway").unwrap(), Role::Farm, Timestamp::from_millis(0));
+    let grant = KeyGrant::new(
+        Text::new("Partner farm gateway").unwrap(),
+        Role::Farm,
+        Timestamp::from_millis(0),
+    );
     store
-        .update_trust(&cfg.operator().unwrap(), Timestamp::from_millis(1_600_000_000_000), vec![TrustChange::Grant { key: signer.public_key(), grant }])
+        .update_trust(
+            &cfg.operator().unwrap(),
+            Timestamp::from_millis(1_600_000_000_000),
+            vec![TrustChange::Grant {
+                key: signer.public_key(),
+                grant,
+            }],
+        )
         .unwrap();
     (store, signer)
 }
@@ -56,16 +71,32 @@ fn life() -> Vec<Value> {
         json!({"type": "AssociationEvent", "eventTime": "2026-11-01T08:05:00+08:00", "eventTimeZoneOffset": "+08:00",
             "parentID": "https://farm.example.cn/device/PD-0301", "childEPCs": [PIG], "action": "ADD",
             "bizStep": "installing", "agt:deviceKind": "Pedometer"}),
-        object("2026-11-02T09:30:00.250+08:00", "sensor_reporting", json!({"sensorElementList": [
-            {"sensorReport": [{"type": "Mass", "value": 21400, "uom": "GRM"}]}]})),
-        object("2026-11-02T23:59:00+08:00", "sensor_reporting", json!({"sensorElementList": [
+        object(
+            "2026-11-02T09:30:00.250+08:00",
+            "sensor_reporting",
+            json!({"sensorElementList": [
+            {"sensorReport": [{"type": "Mass", "value": 21400, "uom": "GRM"}]}]}),
+        ),
+        object(
+            "2026-11-02T23:59:00+08:00",
+            "sensor_reporting",
+            json!({"sensorElementList": [
             {"sensorMetadata": {"startTime": "2026-11-02T00:00:00Z", "deviceID": "https://farm.example.cn/device/PD-0301"},
-             "sensorReport": [{"type": "Count", "value": 15230}]}]})),
-        object("2027-03-01T08:00:00+08:00", "transporting", json!({
+             "sensorReport": [{"type": "Count", "value": 15230}]}]}),
+        ),
+        object(
+            "2027-03-01T08:00:00+08:00",
+            "transporting",
+            json!({
             "sourceList": [{"type": "location", "source": "https://farm.example.cn/loc/Qingjian%20farm%202"}],
-            "destinationList": [{"type": "location", "destination": "https://farm.example.cn/loc/Suide%20abattoir"}]})),
-        object("2027-03-01T08:01:00+08:00", "accepting", json!({
-            "destinationList": [{"type": "possessing_party", "destination": "https://farm.example.cn/party/Suide%20Meat"}]})),
+            "destinationList": [{"type": "location", "destination": "https://farm.example.cn/loc/Suide%20abattoir"}]}),
+        ),
+        object(
+            "2027-03-01T08:01:00+08:00",
+            "accepting",
+            json!({
+            "destinationList": [{"type": "possessing_party", "destination": "https://farm.example.cn/party/Suide%20Meat"}]}),
+        ),
         json!({"type": "ObjectEvent", "eventTime": "2026-09-20T16:00:00+08:00", "eventTimeZoneOffset": "+08:00",
             "quantityList": [{"epcClass": LOT, "quantity": 850000, "uom": "GRM"}], "action": "ADD",
             "bizStep": "commissioning", "readPoint": {"id": "https://farm.example.cn/loc/orchard%204"},
@@ -82,7 +113,10 @@ fn plain_events_are_mapped_and_signed_by_the_importing_key() {
     assert_eq!((done.appended, done.carried), (7, 0));
     // Each record remembers the CBV hash of the event it came from.
     let sources: Vec<&str> = done.signed.iter().map(|(_, h, _)| h.as_str()).collect();
-    assert_eq!(sources, hashes.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        sources,
+        hashes.iter().map(String::as_str).collect::<Vec<_>>()
+    );
     let events: Vec<Event> = store
         .stream(100)
         .map(|r| RecordBody::decode(r.unwrap().body()).unwrap())
@@ -122,35 +156,64 @@ fn what_does_not_map_is_refused_by_event_and_field_and_nothing_is_appended() {
     let mut events = life();
     events.push(object("2027-03-02T08:00:00+08:00", "repairing", json!({})));
     let (err, _) = refused(events);
-    assert_eq!(invalid(&err), (Rule::Agritrace, "eventList[7].bizStep".into()), "{err}");
-    assert!(err.to_string().contains("maps onto no agritrace event"), "{err}");
+    assert_eq!(
+        invalid(&err),
+        (Rule::Agritrace, "eventList[7].bizStep".into()),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("maps onto no agritrace event"),
+        "{err}"
+    );
 
     let mut events = life();
     events[2]["sensorElementList"][0]["sensorReport"][0]["uom"] = "KGM".into();
-    assert_eq!(invalid(&refused(events).0), (Rule::Agritrace, "eventList[2].sensorElementList".into()));
+    assert_eq!(
+        invalid(&refused(events).0),
+        (Rule::Agritrace, "eventList[2].sensorElementList".into())
+    );
 
     let mut events = life();
     events[3]["eventTime"] = "2026-11-02T23:59:00.1234+08:00".into();
-    assert_eq!(invalid(&refused(events).0), (Rule::Precision, "eventList[3].eventTime".into()));
+    assert_eq!(
+        invalid(&refused(events).0),
+        (Rule::Precision, "eventList[3].eventTime".into())
+    );
 
     let mut events = life();
-    events[2]["epcList"] = json!([PIG, "https://farm.example.cn/obj/eartag/161083000000302"]);
-    assert_eq!(invalid(&refused(events).0), (Rule::Agritrace, "eventList[2].epcList[1]".into()));
+    events[2]["epcList"] = json!([PIG, "https://farm.example.cn/eartag/161083000000302"]);
+    assert_eq!(
+        invalid(&refused(events).0),
+        (Rule::Agritrace, "eventList[2].epcList[1]".into())
+    );
 
     let mut events = life();
-    events[0]["ilmd"].as_object_mut().unwrap().remove("agt:breed");
-    assert_eq!(invalid(&refused(events).0), (Rule::Agritrace, "eventList[0].ilmd.agt:breed".into()));
+    events[0]["ilmd"]
+        .as_object_mut()
+        .unwrap()
+        .remove("agt:breed");
+    assert_eq!(
+        invalid(&refused(events).0),
+        (Rule::Agritrace, "eventList[0].ilmd.agt:breed".into())
+    );
 
     let mut events = life();
-    events[2]["epcList"] = json!(["https://farm.example.cn/obj/eartag/16108300000030"]);
+    events[2]["epcList"] = json!(["https://farm.example.cn/eartag/16108300000030"]);
     let (err, _) = refused(events);
-    assert_eq!(invalid(&err), (Rule::Agritrace, "eventList[2].epcList[0]".into()));
+    assert_eq!(
+        invalid(&err),
+        (Rule::Agritrace, "eventList[2].epcList[0]".into())
+    );
     assert!(err.to_string().contains("15 digits"), "{err}");
 
     // Valid EPCIS, but not a chain agritrace accepts: a weighing dated before the registration.
     let mut events = life();
     events[2]["eventTime"] = "2026-10-01T00:00:00+08:00".into();
     let (err, _) = refused(events);
-    assert_eq!(invalid(&err), (Rule::Agritrace, "eventList[2]".into()), "{err}");
+    assert_eq!(
+        invalid(&err),
+        (Rule::Agritrace, "eventList[2]".into()),
+        "{err}"
+    );
     assert!(err.to_string().contains("before"), "{err}");
 }
