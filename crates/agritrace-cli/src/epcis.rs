@@ -104,7 +104,7 @@ fn read(path: &Path) -> Result<Document, Failure> {
     } else {
         let file =
             File::open(path).map_err(|e| Failure::error(format!("cannot read {shown}: {e}")))?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = file.metadata().map_or(0, |m| m.len());
         if len > agritrace_epcis::MAX_DOCUMENT_LEN as u64 {
             return Err(Failure::refused(format!(
                 "{shown}: {len} bytes is larger than the {} MiB a document may have; split it",

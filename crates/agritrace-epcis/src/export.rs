@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use agritrace::{
-    EndReason, Event, InspectionResult, LineageRef, RecallKind, RecordBody, SignedRecord,
-    SubjectId, Timestamp, TreatmentKind,
+    EndReason, Event, InspectionResult, LineageRef, RecallKind, RecordBody, Registration,
+    SignedRecord, SubjectId, Text, Timestamp, TreatmentKind,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -84,7 +84,7 @@ impl Profile {
         let base = doc.get(BASE_KEY)?.as_str()?;
         let mut p = Self::new(base, offset).ok()?;
         let ns = crate::hash::Namespaces::from_context(doc.get("@context")?);
-        p.namespace = ns.declared(AGT)?.to_owned();
+        ns.declared(AGT)?.clone_into(&mut p.namespace);
         Some(p)
     }
 
@@ -101,10 +101,6 @@ impl Profile {
     }
 }
 
-fn time(t: Timestamp) -> String {
-    t.to_string()
-}
-
 /// The enum's name as the JSON event forms write it (`Female`, `Vaccination`, …).
 fn name_of(v: impl serde::Serialize) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -114,191 +110,222 @@ fn is_animal(s: &SubjectId) -> bool {
     !matches!(s, SubjectId::Lot(_))
 }
 
-/// The EPCIS event for a record's body, without the carried record: what an importer
-/// compares an event with.
-pub fn project(body: &RecordBody, p: &Profile) -> Value {
-    let subject = body.subject();
-    let me = p.uri(subject);
-    let mut e = Map::new();
-    let put = |e: &mut Map<String, Value>, k: &str, v: Value| {
-        e.insert(k.to_owned(), v);
-    };
-    let what = |e: &mut Map<String, Value>, list: &str, qlist: &str, grams: Option<u64>| {
-        if is_animal(subject) {
-            e.insert(list.to_owned(), json!([me]));
+/// An event being built.
+struct Ev<'a> {
+    e: Map<String, Value>,
+    p: &'a Profile,
+    me: String,
+    animal: bool,
+}
+
+impl Ev<'_> {
+    fn put(&mut self, k: &str, v: impl Into<Value>) {
+        self.e.insert(k.to_owned(), v.into());
+    }
+
+    fn agt(&mut self, k: &str, v: impl Into<Value>) {
+        self.e.insert(format!("{AGT}:{k}"), v.into());
+    }
+
+    /// The subject: an animal in `list`, a lot (a class) in `qlist`, with grams if known.
+    fn what(&mut self, list: &str, qlist: &str, grams: Option<u64>) {
+        if self.animal {
+            self.put(list, json!([self.me]));
         } else {
-            let mut q = json!({"epcClass": me});
+            let mut q = json!({"epcClass": self.me});
             if let Some(g) = grams {
                 q["quantity"] = json!(g);
                 q["uom"] = json!("GRM");
             }
-            e.insert(qlist.to_owned(), json!([q]));
+            self.put(qlist, json!([q]));
         }
-    };
-    let kind = match body.event() {
+    }
+
+    /// An `ObjectEvent` about the subject.
+    fn object(&mut self, action: &str, step: impl Into<Value>) {
+        self.what("epcList", "quantityList", None);
+        self.put("action", action);
+        self.put("bizStep", step);
+    }
+
+    fn place(&mut self, site: &Text) {
+        let site = self.p.name("loc", site.as_str());
+        self.put("readPoint", json!({ "id": site }));
+        self.put("bizLocation", json!({ "id": site }));
+    }
+
+    fn ilmd(&mut self, fields: Vec<(&str, Value)>) {
+        let m: Map<String, Value> = fields
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (format!("{AGT}:{k}"), v))
+            .collect();
+        self.put("ilmd", Value::Object(m));
+    }
+
+    fn destination(&mut self, kind: &str, party: &Text) {
+        let uri = self.p.name("party", party.as_str());
+        self.put(
+            "destinationList",
+            json!([{ "type": kind, "destination": uri }]),
+        );
+    }
+}
+
+fn event_type(event: &Event) -> &'static str {
+    match event {
         Event::DeviceAttached { .. } | Event::DeviceDetached { .. } => "AssociationEvent",
         Event::Transformation { .. } => "TransformationEvent",
         Event::Aggregation { .. } | Event::Disaggregation { .. } => "AggregationEvent",
         _ => "ObjectEvent",
+    }
+}
+
+/// The EPCIS event for a record's body, without the carried record: what an importer
+/// compares an event with.
+pub fn project(body: &RecordBody, p: &Profile) -> Value {
+    let subject = body.subject();
+    let mut ev = Ev {
+        e: Map::new(),
+        p,
+        me: p.uri(subject),
+        animal: is_animal(subject),
     };
-    put(&mut e, "type", json!(kind));
-    put(&mut e, "eventTime", json!(time(body.time())));
-    put(&mut e, "eventTimeZoneOffset", json!(p.offset));
-    let agt = |k: &str| format!("{AGT}:{k}");
+    ev.put("type", event_type(body.event()));
+    ev.put("eventTime", body.time().to_string());
+    ev.put("eventTimeZoneOffset", p.offset.as_str());
+    if !animal_events(&mut ev, body) && !product_events(&mut ev, body.event()) {
+        // A kind added to the format after this mapping: the carried record says it all.
+        ev.object("OBSERVE", "other");
+    }
+    Value::Object(ev.e)
+}
+
+/// Registration to slaughter; false for other kinds.
+fn animal_events(ev: &mut Ev<'_>, body: &RecordBody) -> bool {
+    let p = ev.p;
     match body.event() {
-        Event::Registration(r) => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("ADD"));
-            put(&mut e, "bizStep", json!("commissioning"));
-            put(&mut e, "disposition", json!("active"));
-            let site = p.name("loc", r.origin_site.as_str());
-            put(&mut e, "readPoint", json!({"id": site}));
-            put(&mut e, "bizLocation", json!({"id": site}));
-            let mut ilmd = Map::new();
-            ilmd.insert(agt("species"), name_of(r.species));
-            ilmd.insert(agt("breed"), json!(r.breed.as_str()));
-            ilmd.insert(agt("sex"), name_of(r.sex));
-            ilmd.insert(agt("birthDate"), json!(r.birth_date.to_string()));
-            ilmd.insert(agt("originSite"), json!(r.origin_site.as_str()));
-            if let Some(d) = &r.dam {
-                ilmd.insert(agt("dam"), json!(p.uri(d)));
+        Event::Registration(r) => registration(ev, r),
+        Event::DeviceAttached { device, .. } | Event::DeviceDetached { device } => {
+            let attached = matches!(body.event(), Event::DeviceAttached { .. });
+            ev.put("parentID", p.name("device", device.as_str()));
+            ev.what("childEPCs", "childQuantityList", None);
+            ev.put("action", if attached { "ADD" } else { "DELETE" });
+            ev.put("bizStep", if attached { "installing" } else { "removing" });
+            ev.agt("device", device.as_str());
+            if let Event::DeviceAttached { kind, .. } = body.event() {
+                ev.agt("deviceKind", name_of(kind));
             }
-            if let Some(s) = &r.sire {
-                ilmd.insert(agt("sire"), json!(p.uri(s)));
-            }
-            put(&mut e, "ilmd", Value::Object(ilmd));
-        }
-        Event::DeviceAttached { device, kind } => {
-            put(&mut e, "parentID", json!(p.name("device", device.as_str())));
-            what(&mut e, "childEPCs", "childQuantityList", None);
-            put(&mut e, "action", json!("ADD"));
-            put(&mut e, "bizStep", json!("installing"));
-            put(&mut e, &agt("device"), json!(device.as_str()));
-            put(&mut e, &agt("deviceKind"), name_of(kind));
-        }
-        Event::DeviceDetached { device } => {
-            put(&mut e, "parentID", json!(p.name("device", device.as_str())));
-            what(&mut e, "childEPCs", "childQuantityList", None);
-            put(&mut e, "action", json!("DELETE"));
-            put(&mut e, "bizStep", json!("removing"));
-            put(&mut e, &agt("device"), json!(device.as_str()));
         }
         Event::Weighing { grams } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("sensor_reporting"));
-            put(
-                &mut e,
+            ev.object("OBSERVE", "sensor_reporting");
+            let report = json!({"type": "Mass", "value": grams, "uom": "GRM"});
+            let meta = json!({"time": body.time().to_string()});
+            ev.put(
                 "sensorElementList",
-                json!([{
-                    "sensorMetadata": {"time": time(body.time())},
-                    "sensorReport": [{"type": "Mass", "value": grams, "uom": "GRM"}]
-                }]),
+                json!([{"sensorMetadata": meta, "sensorReport": [report]}]),
             );
         }
         Event::DailyActivity { day, steps, device } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("sensor_reporting"));
+            ev.object("OBSERVE", "sensor_reporting");
             let start = Timestamp::at_start_of(*day);
-            put(
-                &mut e,
+            let meta = json!({
+                "startTime": start.to_string(),
+                "endTime": start.saturating_add_millis(86_400_000).to_string(),
+                "deviceID": p.name("device", device.as_str()),
+            });
+            let report = json!({"type": "Count", "value": steps});
+            ev.put(
                 "sensorElementList",
-                json!([{
-                    "sensorMetadata": {
-                        "startTime": time(start),
-                        "endTime": time(start.saturating_add_millis(86_400_000)),
-                        "deviceID": p.name("device", device.as_str()),
-                    },
-                    "sensorReport": [{"type": "Count", "value": steps}]
-                }]),
+                json!([{"sensorMetadata": meta, "sensorReport": [report]}]),
             );
-            put(&mut e, &agt("device"), json!(device.as_str()));
+            ev.agt("device", device.as_str());
         }
         Event::Feeding { feed, grams } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!(p.step("feeding")));
-            put(&mut e, &agt("feed"), json!(feed.as_str()));
-            put(&mut e, &agt("feedGrams"), json!(grams));
+            ev.object("OBSERVE", p.step("feeding"));
+            ev.agt("feed", feed.as_str());
+            ev.agt("feedGrams", *grams);
         }
         Event::Treatment {
             kind,
             product,
             withdrawal_days,
         } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            let step = if *kind == TreatmentKind::Vaccination {
-                "vaccinating"
-            } else {
-                "treating"
-            };
-            put(&mut e, "bizStep", json!(p.step(step)));
-            put(&mut e, &agt("treatmentKind"), name_of(kind));
-            put(&mut e, &agt("product"), json!(product.as_str()));
-            put(&mut e, &agt("withdrawalDays"), json!(withdrawal_days));
+            let vaccine = *kind == TreatmentKind::Vaccination;
+            ev.object(
+                "OBSERVE",
+                p.step(if vaccine { "vaccinating" } else { "treating" }),
+            );
+            ev.agt("treatmentKind", name_of(kind));
+            ev.agt("product", product.as_str());
+            ev.agt("withdrawalDays", *withdrawal_days);
         }
         Event::Inspection {
             kind,
             result,
             certificate,
         } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("inspecting"));
+            ev.object("OBSERVE", "inspecting");
             match result {
-                InspectionResult::Pass => put(&mut e, "disposition", json!("conformant")),
-                InspectionResult::Fail => put(&mut e, "disposition", json!("non_conformant")),
+                InspectionResult::Pass => ev.put("disposition", "conformant"),
+                InspectionResult::Fail => ev.put("disposition", "non_conformant"),
                 _ => {}
             }
-            put(&mut e, &agt("inspectionKind"), name_of(kind));
-            put(&mut e, &agt("result"), name_of(result));
+            ev.agt("inspectionKind", name_of(kind));
+            ev.agt("result", name_of(result));
             if let Some(c) = certificate {
-                put(
-                    &mut e,
-                    "certificationInfo",
-                    json!(p.name("cert", c.as_str())),
-                );
-                put(&mut e, &agt("certificate"), json!(c.as_str()));
+                ev.put("certificationInfo", p.name("cert", c.as_str()));
+                ev.agt("certificate", c.as_str());
             }
         }
         Event::Move { from_site, to_site } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("transporting"));
-            put(&mut e, "disposition", json!("in_transit"));
-            put(
-                &mut e,
-                "readPoint",
-                json!({"id": p.name("loc", from_site.as_str())}),
+            ev.object("OBSERVE", "transporting");
+            ev.put("disposition", "in_transit");
+            let (from, to) = (
+                p.name("loc", from_site.as_str()),
+                p.name("loc", to_site.as_str()),
             );
-            put(
-                &mut e,
-                "sourceList",
-                json!([{"type": "location", "source": p.name("loc", from_site.as_str())}]),
-            );
-            put(
-                &mut e,
+            ev.put("readPoint", json!({ "id": from }));
+            ev.put("sourceList", json!([{"type": "location", "source": from}]));
+            ev.put(
                 "destinationList",
-                json!([{"type": "location", "destination": p.name("loc", to_site.as_str())}]),
-            );
-        }
-        Event::CustodyTransfer { to_party } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("accepting"));
-            put(
-                &mut e,
-                "destinationList",
-                json!([{"type": "possessing_party", "destination": p.name("party", to_party.as_str())}]),
+                json!([{"type": "location", "destination": to}]),
             );
         }
         Event::Slaughter { carcass_grams } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!(p.step("slaughtering")));
-            put(&mut e, &agt("carcassGrams"), json!(carcass_grams));
+            ev.object("OBSERVE", p.step("slaughtering"));
+            ev.agt("carcassGrams", *carcass_grams);
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// An animal's registration: commissioning, with what CBV has no terms for in ILMD.
+fn registration(ev: &mut Ev<'_>, r: &Registration) {
+    let p = ev.p;
+    ev.object("ADD", "commissioning");
+    ev.put("disposition", "active");
+    ev.place(&r.origin_site);
+    let uri = |s: &Option<SubjectId>| s.as_ref().map_or(Value::Null, |s| p.uri(s).into());
+    ev.ilmd(vec![
+        ("species", name_of(r.species)),
+        ("breed", r.breed.as_str().into()),
+        ("sex", name_of(r.sex)),
+        ("birthDate", r.birth_date.to_string().into()),
+        ("originSite", r.origin_site.as_str().into()),
+        ("dam", uri(&r.dam)),
+        ("sire", uri(&r.sire)),
+    ]);
+}
+
+/// Custody, lineage, trade and the end of a chain; false for other kinds.
+fn product_events(ev: &mut Ev<'_>, event: &Event) -> bool {
+    let p = ev.p;
+    match event {
+        Event::CustodyTransfer { to_party } => {
+            ev.object("OBSERVE", "accepting");
+            ev.destination("possessing_party", to_party);
         }
         Event::Transformation {
             parents,
@@ -308,125 +335,75 @@ pub fn project(body: &RecordBody, p: &Profile) -> Value {
             let (animals, lots): (Vec<&LineageRef>, Vec<&LineageRef>) =
                 parents.iter().partition(|r| is_animal(&r.subject));
             if !animals.is_empty() {
-                put(
-                    &mut e,
-                    "inputEPCList",
-                    json!(
-                        animals
-                            .iter()
-                            .map(|r| p.uri(&r.subject))
-                            .collect::<Vec<_>>()
-                    ),
-                );
+                let uris: Vec<String> = animals.iter().map(|r| p.uri(&r.subject)).collect();
+                ev.put("inputEPCList", uris);
             }
             if !lots.is_empty() {
-                put(
-                    &mut e,
-                    "inputQuantityList",
-                    json!(
-                        lots.iter()
-                            .map(|r| json!({"epcClass": p.uri(&r.subject)}))
-                            .collect::<Vec<_>>()
-                    ),
-                );
+                let q: Vec<Value> = lots
+                    .iter()
+                    .map(|r| json!({"epcClass": p.uri(&r.subject)}))
+                    .collect();
+                ev.put("inputQuantityList", q);
             }
-            what(&mut e, "outputEPCList", "outputQuantityList", Some(*grams));
-            put(&mut e, "bizStep", json!("commissioning"));
-            put(&mut e, "disposition", json!("active"));
-            put(
-                &mut e,
-                "ilmd",
-                json!({ agt("product"): product.as_str(), agt("grams"): grams }),
-            );
-            put(
-                &mut e,
-                &agt("parents"),
-                json!(
-                    parents
-                        .iter()
-                        .map(|r| r.record.to_string())
-                        .collect::<Vec<_>>()
-                ),
-            );
+            ev.what("outputEPCList", "outputQuantityList", Some(*grams));
+            ev.put("bizStep", "commissioning");
+            ev.put("disposition", "active");
+            ev.ilmd(vec![
+                ("product", product.as_str().into()),
+                ("grams", (*grams).into()),
+            ]);
+            let ids: Vec<String> = parents.iter().map(|r| r.record.to_string()).collect();
+            ev.agt("parents", ids);
         }
         Event::Aggregation { container } | Event::Disaggregation { container } => {
-            let packing = matches!(body.event(), Event::Aggregation { .. });
-            put(&mut e, "parentID", json!(p.uri(&container.subject)));
-            what(&mut e, "childEPCs", "childQuantityList", None);
-            put(
-                &mut e,
-                "action",
-                json!(if packing { "ADD" } else { "DELETE" }),
-            );
-            put(
-                &mut e,
-                "bizStep",
-                json!(if packing { "packing" } else { "unpacking" }),
-            );
-            put(
-                &mut e,
-                &agt("containerRecord"),
-                json!(container.record.to_string()),
-            );
+            let packing = matches!(event, Event::Aggregation { .. });
+            ev.put("parentID", p.uri(&container.subject));
+            ev.what("childEPCs", "childQuantityList", None);
+            ev.put("action", if packing { "ADD" } else { "DELETE" });
+            ev.put("bizStep", if packing { "packing" } else { "unpacking" });
+            ev.agt("containerRecord", container.record.to_string());
         }
         Event::Harvest { crop, site, grams } => {
-            what(&mut e, "epcList", "quantityList", Some(*grams));
-            put(&mut e, "action", json!("ADD"));
-            put(&mut e, "bizStep", json!("commissioning"));
-            put(&mut e, "disposition", json!("active"));
-            let site = p.name("loc", site.as_str());
-            put(&mut e, "readPoint", json!({"id": site}));
-            put(&mut e, "bizLocation", json!({"id": site}));
-            put(
-                &mut e,
-                "ilmd",
-                json!({ agt("crop"): crop.as_str(), agt("grams"): grams }),
-            );
+            ev.what("epcList", "quantityList", Some(*grams));
+            ev.put("action", "ADD");
+            ev.put("bizStep", "commissioning");
+            ev.put("disposition", "active");
+            ev.place(site);
+            ev.ilmd(vec![
+                ("crop", crop.as_str().into()),
+                ("grams", (*grams).into()),
+            ]);
         }
         Event::Sale { buyer, price_fen } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-            put(&mut e, "bizStep", json!("retail_selling"));
-            put(&mut e, "disposition", json!("retail_sold"));
-            put(
-                &mut e,
-                "destinationList",
-                json!([{"type": "owning_party", "destination": p.name("party", buyer.as_str())}]),
-            );
-            put(&mut e, &agt("priceFen"), json!(price_fen));
+            ev.object("OBSERVE", "retail_selling");
+            ev.put("disposition", "retail_sold");
+            ev.destination("owning_party", buyer);
+            ev.agt("priceFen", *price_fen);
         }
         Event::Recall { kind, reason } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
             let (step, disposition) = match kind {
                 RecallKind::Hold => ("holding".to_owned(), "unavailable"),
                 RecallKind::Release => (p.step("releasing"), "available"),
                 _ => (p.step("recalling"), "recalled"),
             };
-            put(&mut e, "bizStep", json!(step));
-            put(&mut e, "disposition", json!(disposition));
-            put(&mut e, &agt("recallKind"), name_of(kind));
-            put(&mut e, &agt("reason"), json!(reason.as_str()));
+            ev.object("OBSERVE", step);
+            ev.put("disposition", disposition);
+            ev.agt("recallKind", name_of(kind));
+            ev.agt("reason", reason.as_str());
         }
         Event::EndOfChain { reason } => {
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("DELETE"));
             let (step, disposition) = match reason {
                 EndReason::Died | EndReason::Culled => ("destroying", "destroyed"),
                 EndReason::Consumed => ("retail_selling", "retail_sold"),
                 _ => ("decommissioning", "inactive"),
             };
-            put(&mut e, "bizStep", json!(step));
-            put(&mut e, "disposition", json!(disposition));
-            put(&mut e, &agt("endReason"), name_of(reason));
+            ev.object("DELETE", step);
+            ev.put("disposition", disposition);
+            ev.agt("endReason", name_of(reason));
         }
-        _ => {
-            // A kind added to the format after this mapping: the carried record says it all.
-            what(&mut e, "epcList", "quantityList", None);
-            put(&mut e, "action", json!("OBSERVE"));
-        }
+        _ => return false,
     }
-    Value::Object(e)
+    true
 }
 
 /// The event for a signed record: its projection plus the record itself, base64 of its

@@ -147,16 +147,16 @@ pub fn import<S: Store>(
 /// agritrace stores milliseconds: a time with more digits is refused, not rounded.
 fn check_precision(e: &Map<String, Value>, path: &str) -> Result<(), Invalid> {
     for key in ["eventTime", "recordTime"] {
-        if let Some(s) = e.get(key).and_then(Value::as_str) {
-            if parse_time(s).is_some_and(|(_, digits)| digits > 3) {
-                return Err(Invalid::new(
-                    format!("{path}.{key}"),
-                    Rule::Precision,
-                    format!(
-                        "{s} has more than millisecond precision; agritrace stores milliseconds and does not round"
-                    ),
-                ));
-            }
+        if let Some(s) = e.get(key).and_then(Value::as_str)
+            && parse_time(s).is_some_and(|(_, digits)| digits > 3)
+        {
+            return Err(Invalid::new(
+                format!("{path}.{key}"),
+                Rule::Precision,
+                format!(
+                    "{s} has more than millisecond precision; agritrace stores milliseconds and does not round"
+                ),
+            ));
         }
     }
     Ok(())
@@ -356,13 +356,85 @@ fn step_word(e: &Map<String, Value>) -> &str {
         .unwrap_or(s)
 }
 
-/// The agritrace event a plain EPCIS event maps onto (docs/EPCIS.md, "Import").
+/// A plain event being mapped: its fields, where it is, when, and what it does.
+struct Plain<'a> {
+    e: &'a Map<String, Value>,
+    path: &'a str,
+    time: Timestamp,
+    action: &'a str,
+    step: &'a str,
+}
+
+impl Plain<'_> {
+    fn at(&self, field: &str) -> String {
+        format!("{}.{field}", self.path)
+    }
+
+    fn refuse(&self, field: &str, message: impl Into<String>) -> Invalid {
+        Invalid::new(
+            if field.is_empty() {
+                self.path.to_owned()
+            } else {
+                self.at(field)
+            },
+            Rule::Agritrace,
+            message,
+        )
+    }
+
+    /// An `agt:` field the mapping needs, as text.
+    fn agt_text(&self, key: &str) -> Result<Text, Invalid> {
+        text(
+            need(self.e, key, self.path)?,
+            &self.at(&format!("{AGT}:{key}")),
+        )
+    }
+
+    fn agt_int<T: TryFrom<u64>>(&self, key: &str) -> Result<T, Invalid> {
+        int(
+            need(self.e, key, self.path)?,
+            &self.at(&format!("{AGT}:{key}")),
+        )
+    }
+
+    /// A name from a URI (`…/<kind>/<name>`, or the URI itself) as text.
+    fn name(&self, uri: &str, kind: &str, field: &str) -> Result<Text, Invalid> {
+        text(&Value::String(name_of_uri(uri, kind)), &self.at(field))
+    }
+
+    fn ilmd(&self) -> Map<String, Value> {
+        self.e
+            .get("ilmd")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The site of `readPoint` or `bizLocation`.
+    fn site(&self, field: &str) -> Option<String> {
+        str_at(self.e, &format!("{field}/id")).map(|u| name_of_uri(u, "loc"))
+    }
+
+    /// The first sensor report of measurement type `ty`, with its element.
+    fn report(&self, ty: &str) -> Option<(&Value, &Value)> {
+        let elements = self.e.get("sensorElementList").and_then(Value::as_array)?;
+        elements.iter().find_map(|el| {
+            let r = el.get("sensorReport")?.as_array()?.iter().find(|r| {
+                r.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t == ty || t.strip_prefix("gs1:") == Some(ty))
+            })?;
+            Some((el, r))
+        })
+    }
+}
+
+/// The agritrace event a plain EPCIS event maps onto (docs/EPCIS.md §4).
 fn plain(
     e: &Map<String, Value>,
     path: &str,
     tip: &mut Tip<'_>,
 ) -> Result<(SubjectId, Timestamp, Event), ImportError> {
-    let at = |f: &str| format!("{path}.{f}");
     let time = e
         .get("eventTime")
         .and_then(Value::as_str)
@@ -370,399 +442,363 @@ fn plain(
         .map(|(t, _)| t)
         .ok_or_else(|| {
             Invalid::new(
-                at("eventTime"),
+                format!("{path}.eventTime"),
                 Rule::DateTime,
                 "missing or not a date-time",
             )
         })?;
-    let kind = e.get("type").and_then(Value::as_str).unwrap_or("");
-    let action = e.get("action").and_then(Value::as_str).unwrap_or("");
-    let step = step_word(e);
-    let mut parent = |uri_path: &str, uri: &str| -> Result<LineageRef, ImportError> {
-        let s = subject_of_uri(uri).map_err(|m| Invalid::new(uri_path, Rule::Agritrace, m))?;
+    let cx = Plain {
+        e,
+        path,
+        time,
+        action: e.get("action").and_then(Value::as_str).unwrap_or(""),
+        step: step_word(e),
+    };
+    let mut parent = |field: String, uri: &str| -> Result<LineageRef, ImportError> {
+        let s = subject_of_uri(uri).map_err(|m| Invalid::new(&field, Rule::Agritrace, m))?;
         let record = tip(&s)?.ok_or_else(|| {
             Invalid::new(
-                uri_path,
+                &field,
                 Rule::Agritrace,
                 format!("{s} has no records here to link to; import its history first"),
             )
         })?;
         Ok(LineageRef { subject: s, record })
     };
-    match kind {
+    let kind = e.get("type").and_then(Value::as_str).unwrap_or("");
+    let (s, ev) = match kind {
         "AssociationEvent" => {
             let (s, _) = subject(e, &["childEPCs", "childQuantityList"], path)?;
             let device = match agt(e, "device") {
-                Some(v) => text(v, &at("agt:device"))?,
-                None => text(
-                    &Value::String(name_of_uri(str_at(e, "parentID").unwrap_or(""), "device")),
-                    &at("parentID"),
-                )?,
+                Some(v) => text(v, &cx.at("agt:device"))?,
+                None => cx.name(str_at(e, "parentID").unwrap_or(""), "device", "parentID")?,
             };
-            let ev = match action {
+            let ev = match cx.action {
                 "ADD" => Event::DeviceAttached {
                     device,
-                    kind: named::<DeviceKind>(need(e, "deviceKind", path)?, &at("agt:deviceKind"))?,
+                    kind: named::<DeviceKind>(
+                        need(e, "deviceKind", path)?,
+                        &cx.at("agt:deviceKind"),
+                    )?,
                 },
                 "DELETE" => Event::DeviceDetached { device },
                 other => {
-                    return Err(Invalid::new(
-                        at("action"),
-                        Rule::Agritrace,
-                        format!("an association {other} has no agritrace event"),
-                    )
-                    .into());
+                    return Err(cx
+                        .refuse(
+                            "action",
+                            format!("an association {other} has no agritrace event"),
+                        )
+                        .into());
                 }
             };
-            return Ok((s, time, ev));
+            (s, ev)
         }
         "AggregationEvent" => {
             let (s, _) = subject(e, &["childEPCs", "childQuantityList"], path)?;
-            let container = parent(&at("parentID"), str_at(e, "parentID").unwrap_or(""))?;
-            let ev = match action {
+            let container = parent(cx.at("parentID"), str_at(e, "parentID").unwrap_or(""))?;
+            let ev = match cx.action {
                 "ADD" => Event::Aggregation { container },
                 "DELETE" => Event::Disaggregation { container },
                 other => {
-                    return Err(Invalid::new(
-                        at("action"),
-                        Rule::Agritrace,
-                        format!("an aggregation {other} has no agritrace event"),
-                    )
-                    .into());
+                    return Err(cx
+                        .refuse(
+                            "action",
+                            format!("an aggregation {other} has no agritrace event"),
+                        )
+                        .into());
                 }
             };
-            return Ok((s, time, ev));
+            (s, ev)
         }
-        "TransformationEvent" => {
-            let (s, q) = subject(e, &["outputEPCList", "outputQuantityList"], path)?;
-            let mut parents = Vec::new();
-            for (i, v) in e
-                .get("inputEPCList")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                parents.push(parent(
-                    &at(&format!("inputEPCList[{i}]")),
-                    v.as_str().unwrap_or(""),
-                )?);
-            }
-            for (i, v) in e
-                .get("inputQuantityList")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                parents.push(parent(
-                    &at(&format!("inputQuantityList[{i}]")),
-                    v.get("epcClass").and_then(Value::as_str).unwrap_or(""),
-                )?);
-            }
-            if parents.is_empty() || parents.len() > agritrace::MAX_PARENTS {
-                return Err(Invalid::new(
-                    path,
-                    Rule::Agritrace,
-                    format!(
-                        "a transformation needs 1 to {} inputs, not {}",
-                        agritrace::MAX_PARENTS,
-                        parents.len()
-                    ),
-                )
-                .into());
-            }
-            let ilmd = e
-                .get("ilmd")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            let product = text(
-                need(&ilmd, "product", &at("ilmd"))?,
-                &at("ilmd.agt:product"),
-            )?;
-            let grams = grams_of(q, &at("outputQuantityList[0]"))?;
-            return Ok((
-                s,
-                time,
-                Event::Transformation {
-                    parents,
-                    product,
-                    grams,
+        "TransformationEvent" => transformation(&cx, &mut parent)?,
+        "ObjectEvent" => {
+            let (s, q) = subject(e, &["epcList", "quantityList"], path)?;
+            let ev = match sensor_event(&cx)? {
+                Some(ev) => ev,
+                None => match life_event(&cx, &s, q)? {
+                    Some(ev) => ev,
+                    None => trade_event(&cx)?,
                 },
-            ));
+            };
+            (s, ev)
         }
-        "ObjectEvent" => {}
         other => {
-            return Err(Invalid::new(
-                at("type"),
-                Rule::Agritrace,
-                format!("a {other} has no agritrace event"),
-            )
-            .into());
-        }
-    }
-    let (s, q) = subject(e, &["epcList", "quantityList"], path)?;
-    let report = |ty: &str| {
-        e.get("sensorElementList")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find_map(|el| {
-                let r = el.get("sensorReport")?.as_array()?.iter().find(|r| {
-                    r.get("type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| t == ty || t == format!("gs1:{ty}"))
-                })?;
-                Some((el, r))
-            })
-    };
-    let site =
-        |f: &str| str_at(e, &format!("{f}/id")).map(|u| Value::String(name_of_uri(u, "loc")));
-    let ev = if let Some((_, r)) = report("Mass") {
-        if r.get("uom").and_then(Value::as_str) != Some("GRM") {
-            return Err(Invalid::new(
-                at("sensorElementList"),
-                Rule::Agritrace,
-                "agritrace takes Mass in grams: uom GRM",
-            )
-            .into());
-        }
-        Event::Weighing {
-            grams: int(
-                r.get("value").unwrap_or(&Value::Null),
-                &at("sensorElementList.sensorReport.value"),
-            )?,
-        }
-    } else if let Some((el, r)) = report("Count") {
-        let start = str_at(e, "sensorElementList/0/sensorMetadata/startTime")
-            .and_then(parse_time)
-            .map_or(time, |(t, _)| t);
-        let device = match agt(e, "device") {
-            Some(v) => text(v, &at("agt:device"))?,
-            None => {
-                let uri = el
-                    .get("sensorMetadata")
-                    .and_then(|m| m.get("deviceID"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        Invalid::new(
-                            at("sensorElementList.sensorMetadata.deviceID"),
-                            Rule::Agritrace,
-                            "a step count needs the device that counted",
-                        )
-                    })?;
-                text(
-                    &Value::String(name_of_uri(uri, "device")),
-                    &at("sensorElementList.sensorMetadata.deviceID"),
-                )?
-            }
-        };
-        Event::DailyActivity {
-            day: start.day(),
-            steps: int(
-                r.get("value").unwrap_or(&Value::Null),
-                &at("sensorElementList.sensorReport.value"),
-            )?,
-            device,
-        }
-    } else {
-        match (step, action) {
-            ("commissioning", "ADD") if matches!(s, SubjectId::Lot(_)) => {
-                let ilmd = e
-                    .get("ilmd")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                let site = site("bizLocation")
-                    .or_else(|| site("readPoint"))
-                    .ok_or_else(|| {
-                        Invalid::new(
-                            at("bizLocation"),
-                            Rule::Agritrace,
-                            "a harvest needs its site",
-                        )
-                    })?;
-                Event::Harvest {
-                    crop: text(need(&ilmd, "crop", &at("ilmd"))?, &at("ilmd.agt:crop"))?,
-                    site: text(&site, &at("bizLocation"))?,
-                    grams: grams_of(q, &at("quantityList[0]"))?,
-                }
-            }
-            ("commissioning", "ADD") => {
-                let ilmd = e
-                    .get("ilmd")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                let p = at("ilmd");
-                let animal = |k: &str| -> Result<Option<SubjectId>, Invalid> {
-                    agt(&ilmd, k)
-                        .and_then(Value::as_str)
-                        .map(|u| {
-                            subject_of_uri(u).map_err(|m| {
-                                Invalid::new(format!("{p}.agt:{k}"), Rule::Agritrace, m)
-                            })
-                        })
-                        .transpose()
-                };
-                Event::Registration(Box::new(Registration {
-                    species: named::<Species>(
-                        need(&ilmd, "species", &p)?,
-                        &format!("{p}.agt:species"),
-                    )?,
-                    breed: text(need(&ilmd, "breed", &p)?, &format!("{p}.agt:breed"))?,
-                    sex: named::<Sex>(need(&ilmd, "sex", &p)?, &format!("{p}.agt:sex"))?,
-                    birth_date: named(
-                        need(&ilmd, "birthDate", &p)?,
-                        &format!("{p}.agt:birthDate"),
-                    )?,
-                    origin_site: text(
-                        need(&ilmd, "originSite", &p)?,
-                        &format!("{p}.agt:originSite"),
-                    )?,
-                    dam: animal("dam")?,
-                    sire: animal("sire")?,
-                }))
-            }
-            ("inspecting", _) => {
-                let result = match agt(e, "result") {
-                    Some(v) => named::<InspectionResult>(v, &at("agt:result"))?,
-                    None => match e.get("disposition").and_then(Value::as_str) {
-                        Some("conformant") => InspectionResult::Pass,
-                        Some("non_conformant") => InspectionResult::Fail,
-                        _ => InspectionResult::Pending,
-                    },
-                };
-                let kind = agt(e, "inspectionKind")
-                    .map(|v| named::<InspectionKind>(v, &at("agt:inspectionKind")))
-                    .transpose()?
-                    .unwrap_or(InspectionKind::Inspection);
-                let certificate = match (
-                    agt(e, "certificate"),
-                    e.get("certificationInfo").and_then(Value::as_str),
-                ) {
-                    (Some(v), _) => Some(text(v, &at("agt:certificate"))?),
-                    (None, Some(uri)) => Some(text(
-                        &Value::String(name_of_uri(uri, "cert")),
-                        &at("certificationInfo"),
-                    )?),
-                    (None, None) => None,
-                };
-                Event::Inspection {
-                    kind,
-                    result,
-                    certificate,
-                }
-            }
-            ("transporting" | "shipping" | "departing" | "arriving", _) => {
-                let from = party(e, "sourceList", "source", &["location"])
-                    .map(|u| Value::String(name_of_uri(u, "loc")))
-                    .or_else(|| site("readPoint"));
-                let to = party(e, "destinationList", "destination", &["location"])
-                    .map(|u| Value::String(name_of_uri(u, "loc")))
-                    .or_else(|| site("bizLocation"));
-                let (Some(from), Some(to)) = (from, to) else {
-                    return Err(Invalid::new(
-                        at("sourceList"),
-                        Rule::Agritrace,
-                        "a move needs where from and where to (source and destination locations)",
-                    )
-                    .into());
-                };
-                Event::Move {
-                    from_site: text(&from, &at("sourceList"))?,
-                    to_site: text(&to, &at("destinationList"))?,
-                }
-            }
-            ("accepting" | "receiving", _) => {
-                let to = party(
-                    e,
-                    "destinationList",
-                    "destination",
-                    &["possessing_party", "owning_party"],
-                )
-                .ok_or_else(|| {
-                    Invalid::new(
-                        at("destinationList"),
-                        Rule::Agritrace,
-                        "a custody transfer needs the receiving party",
-                    )
-                })?;
-                Event::CustodyTransfer {
-                    to_party: text(
-                        &Value::String(name_of_uri(to, "party")),
-                        &at("destinationList"),
-                    )?,
-                }
-            }
-            ("retail_selling", "OBSERVE") => {
-                let buyer = party(
-                    e,
-                    "destinationList",
-                    "destination",
-                    &["owning_party", "possessing_party"],
-                )
-                .ok_or_else(|| {
-                    Invalid::new(
-                        at("destinationList"),
-                        Rule::Agritrace,
-                        "a sale needs the buyer",
-                    )
-                })?;
-                Event::Sale {
-                    buyer: text(
-                        &Value::String(name_of_uri(buyer, "party")),
-                        &at("destinationList"),
-                    )?,
-                    price_fen: int(need(e, "priceFen", path)?, &at("agt:priceFen"))?,
-                }
-            }
-            ("holding" | "recalling" | "releasing", _) => {
-                let kind = match step {
-                    "holding" => RecallKind::Hold,
-                    "releasing" => RecallKind::Release,
-                    _ => RecallKind::Recall,
-                };
-                Event::Recall {
-                    kind,
-                    reason: text(need(e, "reason", path)?, &at("agt:reason"))?,
-                }
-            }
-            ("decommissioning" | "destroying" | "retail_selling", "DELETE") => {
-                let reason = match agt(e, "endReason") {
-                    Some(v) => named::<EndReason>(v, &at("agt:endReason"))?,
-                    None if step == "destroying" => EndReason::Died,
-                    None if step == "retail_selling" => EndReason::Consumed,
-                    None => EndReason::Slaughtered,
-                };
-                Event::EndOfChain { reason }
-            }
-            ("feeding", _) => Event::Feeding {
-                feed: text(need(e, "feed", path)?, &at("agt:feed"))?,
-                grams: int(need(e, "feedGrams", path)?, &at("agt:feedGrams"))?,
-            },
-            ("vaccinating" | "treating", _) => Event::Treatment {
-                kind: if step == "vaccinating" {
-                    TreatmentKind::Vaccination
-                } else {
-                    TreatmentKind::Medication
-                },
-                product: text(need(e, "product", path)?, &at("agt:product"))?,
-                withdrawal_days: int(need(e, "withdrawalDays", path)?, &at("agt:withdrawalDays"))?,
-            },
-            ("slaughtering", _) => Event::Slaughter {
-                carcass_grams: int(need(e, "carcassGrams", path)?, &at("agt:carcassGrams"))?,
-            },
-            _ => {
-                return Err(Invalid::new(
-                    at("bizStep"),
-                    Rule::Agritrace,
-                    format!("a {kind} with bizStep {:?} and action {action:?} maps onto no agritrace event", e.get("bizStep").and_then(Value::as_str).unwrap_or("(none)")),
-                )
+            return Err(cx
+                .refuse("type", format!("a {other} has no agritrace event"))
                 .into());
-            }
         }
     };
     Ok((s, time, ev))
+}
+
+/// A transformation: each input is linked at its chain's tip (EPCIS links objects, not
+/// records).
+fn transformation(
+    cx: &Plain<'_>,
+    parent: &mut dyn FnMut(String, &str) -> Result<LineageRef, ImportError>,
+) -> Result<(SubjectId, Event), ImportError> {
+    let (e, path) = (cx.e, cx.path);
+    let (s, q) = subject(e, &["outputEPCList", "outputQuantityList"], path)?;
+    let mut parents = Vec::new();
+    for (i, v) in e
+        .get("inputEPCList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        parents.push(parent(
+            cx.at(&format!("inputEPCList[{i}]")),
+            v.as_str().unwrap_or(""),
+        )?);
+    }
+    for (i, v) in e
+        .get("inputQuantityList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let uri = v.get("epcClass").and_then(Value::as_str).unwrap_or("");
+        parents.push(parent(cx.at(&format!("inputQuantityList[{i}]")), uri)?);
+    }
+    if parents.is_empty() || parents.len() > agritrace::MAX_PARENTS {
+        let n = parents.len();
+        return Err(cx
+            .refuse(
+                "",
+                format!(
+                    "a transformation needs 1 to {} inputs, not {n}",
+                    agritrace::MAX_PARENTS
+                ),
+            )
+            .into());
+    }
+    let ilmd = cx.ilmd();
+    let product = text(
+        need(&ilmd, "product", &cx.at("ilmd"))?,
+        &cx.at("ilmd.agt:product"),
+    )?;
+    let grams = grams_of(q, &cx.at("outputQuantityList[0]"))?;
+    Ok((
+        s,
+        Event::Transformation {
+            parents,
+            product,
+            grams,
+        },
+    ))
+}
+
+/// A weighing (`Mass`) or a day's steps (`Count`).
+fn sensor_event(cx: &Plain<'_>) -> Result<Option<Event>, Invalid> {
+    let value = "sensorElementList.sensorReport.value";
+    if let Some((_, r)) = cx.report("Mass") {
+        if r.get("uom").and_then(Value::as_str) != Some("GRM") {
+            return Err(cx.refuse(
+                "sensorElementList",
+                "agritrace takes Mass in grams: uom GRM",
+            ));
+        }
+        return Ok(Some(Event::Weighing {
+            grams: int(r.get("value").unwrap_or(&Value::Null), &cx.at(value))?,
+        }));
+    }
+    let Some((el, r)) = cx.report("Count") else {
+        return Ok(None);
+    };
+    let start = str_at(cx.e, "sensorElementList/0/sensorMetadata/startTime")
+        .and_then(parse_time)
+        .map_or(cx.time, |(t, _)| t);
+    let device_field = "sensorElementList.sensorMetadata.deviceID";
+    let device = if let Some(v) = agt(cx.e, "device") {
+        text(v, &cx.at("agt:device"))?
+    } else {
+        let uri = el
+            .get("sensorMetadata")
+            .and_then(|m| m.get("deviceID"))
+            .and_then(Value::as_str);
+        let uri = uri
+            .ok_or_else(|| cx.refuse(device_field, "a step count needs the device that counted"))?;
+        cx.name(uri, "device", device_field)?
+    };
+    let steps = int(r.get("value").unwrap_or(&Value::Null), &cx.at(value))?;
+    Ok(Some(Event::DailyActivity {
+        day: start.day(),
+        steps,
+        device,
+    }))
+}
+
+/// Registration, harvest, inspection, moves and custody; `None` for other steps.
+fn life_event(cx: &Plain<'_>, s: &SubjectId, q: Option<&Value>) -> Result<Option<Event>, Invalid> {
+    let e = cx.e;
+    let ev = match (cx.step, cx.action) {
+        ("commissioning", "ADD") if matches!(s, SubjectId::Lot(_)) => {
+            let site = cx.site("bizLocation").or_else(|| cx.site("readPoint"));
+            let site = site.ok_or_else(|| cx.refuse("bizLocation", "a harvest needs its site"))?;
+            let ilmd = cx.ilmd();
+            Event::Harvest {
+                crop: text(
+                    need(&ilmd, "crop", &cx.at("ilmd"))?,
+                    &cx.at("ilmd.agt:crop"),
+                )?,
+                site: text(&Value::String(site), &cx.at("bizLocation"))?,
+                grams: grams_of(q, &cx.at("quantityList[0]"))?,
+            }
+        }
+        ("commissioning", "ADD") => Event::Registration(Box::new(registration(cx)?)),
+        ("inspecting", _) => {
+            let result = match agt(e, "result") {
+                Some(v) => named::<InspectionResult>(v, &cx.at("agt:result"))?,
+                None => match e.get("disposition").and_then(Value::as_str) {
+                    Some("conformant") => InspectionResult::Pass,
+                    Some("non_conformant") => InspectionResult::Fail,
+                    _ => InspectionResult::Pending,
+                },
+            };
+            let kind = agt(e, "inspectionKind")
+                .map(|v| named::<InspectionKind>(v, &cx.at("agt:inspectionKind")));
+            let certificate = match (
+                agt(e, "certificate"),
+                e.get("certificationInfo").and_then(Value::as_str),
+            ) {
+                (Some(v), _) => Some(text(v, &cx.at("agt:certificate"))?),
+                (None, Some(uri)) => Some(cx.name(uri, "cert", "certificationInfo")?),
+                (None, None) => None,
+            };
+            Event::Inspection {
+                kind: kind.transpose()?.unwrap_or(InspectionKind::Inspection),
+                result,
+                certificate,
+            }
+        }
+        ("transporting" | "shipping" | "departing" | "arriving", _) => {
+            let from = party(e, "sourceList", "source", &["location"])
+                .map(|u| name_of_uri(u, "loc"))
+                .or_else(|| cx.site("readPoint"));
+            let to = party(e, "destinationList", "destination", &["location"])
+                .map(|u| name_of_uri(u, "loc"))
+                .or_else(|| cx.site("bizLocation"));
+            let (Some(from), Some(to)) = (from, to) else {
+                return Err(cx.refuse(
+                    "sourceList",
+                    "a move needs where from and where to (source and destination locations)",
+                ));
+            };
+            Event::Move {
+                from_site: text(&Value::String(from), &cx.at("sourceList"))?,
+                to_site: text(&Value::String(to), &cx.at("destinationList"))?,
+            }
+        }
+        ("accepting" | "receiving", _) => {
+            let to = party(
+                e,
+                "destinationList",
+                "destination",
+                &["possessing_party", "owning_party"],
+            );
+            let to = to.ok_or_else(|| {
+                cx.refuse(
+                    "destinationList",
+                    "a custody transfer needs the receiving party",
+                )
+            })?;
+            Event::CustodyTransfer {
+                to_party: cx.name(to, "party", "destinationList")?,
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ev))
+}
+
+fn registration(cx: &Plain<'_>) -> Result<Registration, Invalid> {
+    let ilmd = cx.ilmd();
+    let p = cx.at("ilmd");
+    let field = |k: &str| need(&ilmd, k, &p);
+    let here = |k: &str| format!("{p}.{AGT}:{k}");
+    let animal = |k: &str| -> Result<Option<SubjectId>, Invalid> {
+        agt(&ilmd, k)
+            .and_then(Value::as_str)
+            .map(|u| subject_of_uri(u).map_err(|m| Invalid::new(here(k), Rule::Agritrace, m)))
+            .transpose()
+    };
+    Ok(Registration {
+        species: named::<Species>(field("species")?, &here("species"))?,
+        breed: text(field("breed")?, &here("breed"))?,
+        sex: named::<Sex>(field("sex")?, &here("sex"))?,
+        birth_date: named(field("birthDate")?, &here("birthDate"))?,
+        origin_site: text(field("originSite")?, &here("originSite"))?,
+        dam: animal("dam")?,
+        sire: animal("sire")?,
+    })
+}
+
+/// Sale, recall, end of chain, and agritrace's own steps (feeding, treating, slaughtering).
+fn trade_event(cx: &Plain<'_>) -> Result<Event, Invalid> {
+    let e = cx.e;
+    Ok(match (cx.step, cx.action) {
+        ("retail_selling", "OBSERVE") => {
+            let buyer = party(
+                e,
+                "destinationList",
+                "destination",
+                &["owning_party", "possessing_party"],
+            );
+            let buyer =
+                buyer.ok_or_else(|| cx.refuse("destinationList", "a sale needs the buyer"))?;
+            Event::Sale {
+                buyer: cx.name(buyer, "party", "destinationList")?,
+                price_fen: cx.agt_int("priceFen")?,
+            }
+        }
+        ("holding" | "recalling" | "releasing", _) => {
+            let kind = match cx.step {
+                "holding" => RecallKind::Hold,
+                "releasing" => RecallKind::Release,
+                _ => RecallKind::Recall,
+            };
+            Event::Recall {
+                kind,
+                reason: cx.agt_text("reason")?,
+            }
+        }
+        ("decommissioning" | "destroying" | "retail_selling", "DELETE") => {
+            let reason = match agt(e, "endReason") {
+                Some(v) => named::<EndReason>(v, &cx.at("agt:endReason"))?,
+                None if cx.step == "destroying" => EndReason::Died,
+                None if cx.step == "retail_selling" => EndReason::Consumed,
+                None => EndReason::Slaughtered,
+            };
+            Event::EndOfChain { reason }
+        }
+        ("feeding", _) => Event::Feeding {
+            feed: cx.agt_text("feed")?,
+            grams: cx.agt_int("feedGrams")?,
+        },
+        ("vaccinating" | "treating", _) => Event::Treatment {
+            kind: if cx.step == "vaccinating" {
+                TreatmentKind::Vaccination
+            } else {
+                TreatmentKind::Medication
+            },
+            product: cx.agt_text("product")?,
+            withdrawal_days: cx.agt_int("withdrawalDays")?,
+        },
+        ("slaughtering", _) => Event::Slaughter {
+            carcass_grams: cx.agt_int("carcassGrams")?,
+        },
+        _ => {
+            let step = e.get("bizStep").and_then(Value::as_str).unwrap_or("(none)");
+            let kind = e.get("type").and_then(Value::as_str).unwrap_or("event");
+            return Err(cx.refuse(
+                "bizStep",
+                format!(
+                    "a {kind} with bizStep {step:?} and action {:?} maps onto no agritrace event",
+                    cx.action
+                ),
+            ));
+        }
+    })
 }

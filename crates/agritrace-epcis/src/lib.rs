@@ -4,7 +4,8 @@
 //! - [`Document`] reads a document from untrusted bytes (bounded size and depth) and
 //!   computes each event's CBV hash ([`CbvVersion`] 2.0 or 2.1, [`hash`]).
 //! - [`validate`] enforces the EPCIS 2.0 rules a reader must ([`Rule`]).
-//! - [`export`] writes records as a document; [`import`] reads one back into records.
+//! - [`Exporter`] writes records as a document; [`import()`] reads one back into records.
+//! - [`documentation`] has the mapping table and every rule (`docs/EPCIS.md`).
 //!
 //! # Example
 //! ```
@@ -42,3 +43,8 @@ pub use crate::import::{ImportError, Imported, import};
 
 /// How deep extension values may nest (the JSON reader stops at 128 levels already).
 pub const MAX_DEPTH: usize = 128;
+
+/// The EPCIS mapping, the hash's choices and the import rules (`docs/EPCIS.md`).
+#[allow(clippy::doc_markdown, reason = "prose rendered from docs/EPCIS.md")]
+#[doc = include_str!("../../../docs/EPCIS.md")]
+pub mod documentation {}

@@ -71,12 +71,12 @@ fn lot_uri(lot: &GtinLot) -> String {
 pub fn subject_of_uri(uri: &str) -> Result<SubjectId, String> {
     if uri.starts_with("https://") || uri.starts_with("http://") {
         let mut segments = uri.rsplit('/');
-        if let (Some(code), Some(scheme)) = (segments.next(), segments.next()) {
-            if matches!(scheme, "eartag" | "iso11784") {
-                return format!("{scheme}:{code}")
-                    .parse::<SubjectId>()
-                    .map_err(|e| format!("{uri}: {e}"));
-            }
+        if let (Some(code), Some(scheme)) = (segments.next(), segments.next())
+            && matches!(scheme, "eartag" | "iso11784")
+        {
+            return format!("{scheme}:{code}")
+                .parse::<SubjectId>()
+                .map_err(|e| format!("{uri}: {e}"));
         }
     }
     let dl = crate::dl::canonical(uri).unwrap_or_else(|| uri.to_owned());

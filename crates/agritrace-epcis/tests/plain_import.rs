@@ -3,6 +3,7 @@
 //! field, and then nothing of the document is appended.
 
 #![allow(
+    clippy::needless_pass_by_value,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -98,7 +99,7 @@ fn life() -> Vec<Value> {
             "destinationList": [{"type": "possessing_party", "destination": "https://farm.example.cn/party/Suide%20Meat"}]}),
         ),
         json!({"type": "ObjectEvent", "eventTime": "2026-09-20T16:00:00+08:00", "eventTimeZoneOffset": "+08:00",
-            "quantityList": [{"epcClass": LOT, "quantity": 850000, "uom": "GRM"}], "action": "ADD",
+            "quantityList": [{"epcClass": LOT, "quantity": 850_000, "uom": "GRM"}], "action": "ADD",
             "bizStep": "commissioning", "readPoint": {"id": "https://farm.example.cn/loc/orchard%204"},
             "ilmd": {"agt:crop": "chestnuts"}}),
     ]
