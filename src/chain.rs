@@ -3,7 +3,7 @@
 use crate::error::{AppendError, DecodeError};
 use crate::event::Event;
 use crate::id::SubjectId;
-use crate::record::{ChainTip, RecordBody, RecordId, SignedRecord};
+use crate::record::{ChainTip, RecordBody, RecordId, SignedRecord, SourceHash};
 use crate::signing::Signer;
 use crate::time::Timestamp;
 use crate::verify::VerifiedChain;
@@ -74,6 +74,32 @@ impl Chain {
         time: Timestamp,
         event: Event,
     ) -> Result<SignedRecord, AppendError> {
+        self.append_from(signer, time, event, None)
+    }
+
+    /// [`Chain::append`] for a record made from another system's event (an imported GS1
+    /// EPCIS event): the record also names that event's hash, signed with it (format
+    /// version 2, FORMAT.md §2).
+    ///
+    /// # Errors
+    /// As [`Chain::append`].
+    pub fn append_sourced(
+        &mut self,
+        signer: &Signer,
+        time: Timestamp,
+        event: Event,
+        source: SourceHash,
+    ) -> Result<SignedRecord, AppendError> {
+        self.append_from(signer, time, event, Some(source))
+    }
+
+    fn append_from(
+        &mut self,
+        signer: &Signer,
+        time: Timestamp,
+        event: Event,
+        source: Option<SourceHash>,
+    ) -> Result<SignedRecord, AppendError> {
         if let Some(tip) = &self.tip {
             if tip.ended {
                 return Err(AppendError::Ended(self.subject.clone()));
@@ -89,13 +115,16 @@ impl Chain {
             .check(&self.subject)
             .map_err(|e| AppendError::Invalid(DecodeError::Invalid(e)))?;
         let ended = matches!(event, Event::EndOfChain { .. });
-        let body = RecordBody::new(
+        let mut body = RecordBody::new(
             self.subject.clone(),
             self.tip.as_ref(),
             time,
             signer.public_key(),
             event,
         );
+        if let Some(source) = source {
+            body = body.with_source(source);
+        }
         let seq = body.seq();
         let bytes = body.encode().map_err(AppendError::Invalid)?;
         let id = RecordId::of_body(&bytes);

@@ -182,8 +182,8 @@ pub use crate::id::{
 pub use crate::par::provide_entropy;
 pub use crate::record::ChainTip;
 pub use crate::record::{
-    FORMAT_VERSION, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId, SIGNATURE_LEN, SignedRecord,
-    write_ledger,
+    FORMAT_VERSION, FORMAT_VERSION_SOURCED, LEDGER_MAGIC, LedgerReader, RecordBody, RecordId,
+    SIGNATURE_LEN, SignedRecord, SourceHash, write_ledger,
 };
 pub use crate::signing::{KeyWeakness, PublicKey, Signer};
 #[cfg(feature = "sqlite")]

@@ -21,6 +21,7 @@ use agritrace::*;
 use common::*;
 
 const KAT: &str = include_str!("data/kat-v1.txt");
+const KAT_V2: &str = include_str!("data/kat-v2.txt");
 
 fn vectors() -> Vec<(&'static str, SignedRecord)> {
     let k = keys();
@@ -106,8 +107,12 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn render(v: &[(&str, SignedRecord)]) -> String {
-    let mut out = String::from(
-        "# agritrace format v1 known-answer vectors. Keys: Ed25519 seeds of 32 repeated bytes\n\
+    render_version(v, 1)
+}
+
+fn render_version(v: &[(&str, SignedRecord)], version: u16) -> String {
+    let mut out = format!(
+        "# agritrace format v{version} known-answer vectors. Keys: Ed25519 seeds of 32 repeated bytes\n\
          # (farm 0x11, gateway 0x22, vet 0x33, slaughterhouse 0x55). Frozen: never edit.\n",
     );
     for (name, r) in v {
@@ -131,7 +136,11 @@ struct Frozen {
 }
 
 fn frozen() -> Vec<Frozen> {
-    let lines: Vec<&str> = KAT
+    frozen_in(KAT)
+}
+
+fn frozen_in(kat: &str) -> Vec<Frozen> {
+    let lines: Vec<&str> = kat
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .collect();
@@ -225,4 +234,119 @@ fn layout_of_the_first_fields_is_as_documented() {
     assert_eq!(&b[6..14], &161_083_000_000_042u64.to_le_bytes());
     assert_eq!(&b[14..22], &0u64.to_le_bytes());
     assert_eq!(b[22], 0);
+}
+
+/// Format version 2: records made from another system's event name its hash (a GS1 EPCIS
+/// CBV event hash) after the event. A v1 registration followed by two imported records.
+fn vectors_v2() -> Vec<(&'static str, SignedRecord)> {
+    let k = keys();
+    let t = |ms| Timestamp::from_millis(ms);
+    let mut chain = Chain::new(pig());
+    let reg = chain
+        .append(&k.farm, t(1_767_225_600_000), registration())
+        .unwrap();
+    let cbv20: SourceHash =
+        "ni:///sha-256;6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7?ver=CBV2.0"
+            .parse()
+            .unwrap();
+    let cbv21: SourceHash =
+        "ni:///sha-256;d3d98bcd059c3e88b80c5e713dee3b5eee2bea4723fe4b8356d0a2bee757a34e?ver=CBV2.1"
+            .parse()
+            .unwrap();
+    let weigh = chain
+        .append_sourced(
+            &k.gateway,
+            t(1_767_312_000_000),
+            Event::Weighing { grams: 21_400 },
+            cbv20,
+        )
+        .unwrap();
+    let steps = chain
+        .append_sourced(
+            &k.gateway,
+            t(1_767_398_400_000),
+            Event::DailyActivity {
+                day: Day::from_ymd(2026, 1, 2).unwrap(),
+                steps: 15_230,
+                device: text("PD-0042"),
+            },
+            cbv21,
+        )
+        .unwrap();
+    vec![
+        ("registration", reg),
+        ("epcis-weighing", weigh),
+        ("epcis-daily-activity", steps),
+    ]
+}
+
+#[test]
+fn version_2_vectors_are_frozen_decode_and_verify_as_a_chain() {
+    let v = vectors_v2();
+    if std::env::var_os("AGRITRACE_WRITE_KAT").is_some() {
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/kat-v2.txt"),
+            render_version(&v, 2),
+        )
+        .unwrap();
+    }
+    let f = frozen_in(KAT_V2);
+    assert_eq!(f.len(), v.len());
+    let k = keys();
+    for (fz, (name, rec)) in f.iter().zip(&v) {
+        assert_eq!(&fz.name, name);
+        assert_eq!(
+            hex(&fz.body),
+            hex(rec.body()),
+            "body bytes of {name} changed: that is a format change"
+        );
+        assert_eq!(fz.id, rec.id().to_string(), "record ID of {name}");
+        assert_eq!(hex(&fz.sig), hex(rec.signature()), "signature of {name}");
+        let body = RecordBody::decode(&fz.body).unwrap();
+        assert_eq!(
+            body.encode().unwrap(),
+            fz.body,
+            "{name} re-encodes to the same bytes"
+        );
+        let sourced = body.source().is_some();
+        assert_eq!(
+            body.version(),
+            if sourced {
+                FORMAT_VERSION_SOURCED
+            } else {
+                FORMAT_VERSION
+            }
+        );
+    }
+    // Layout: version 2, then the v1 fields, then the source: u32 variant, 32 digest bytes.
+    let b = &f[1].body;
+    assert_eq!(&b[0..2], &2u16.to_le_bytes());
+    let tail = &b[b.len() - 36..];
+    assert_eq!(&tail[..4], &0u32.to_le_bytes());
+    assert_eq!(
+        hex(&tail[4..]),
+        "6ae96341e0acc6d7a261364751f60e68278a81cdf51da0abb6b4e617014e39d7"
+    );
+    let v1 = RecordBody::decode(&f[0].body).unwrap();
+    assert_eq!(v1.source(), None);
+    assert_eq!(
+        f[0].body,
+        frozen()[0].body,
+        "the v1 registration is the frozen v1 vector"
+    );
+    let records: Vec<SignedRecord> = f
+        .iter()
+        .map(|fz| SignedRecord::from_parts(fz.body.clone(), fz.sig))
+        .collect();
+    let chain = Verifier::new(&trust(&k), &Policy::livestock())
+        .verify_chain(&pig(), &records)
+        .unwrap();
+    assert_eq!(chain.len(), 3);
+    // A version 2 body without its source, or a version 1 body with one, does not decode.
+    let mut cut = f[1].body.clone();
+    cut.truncate(cut.len() - 36);
+    assert!(RecordBody::decode(&cut).is_err());
+    let mut relabelled = f[1].body.clone();
+    relabelled[0] = 1;
+    assert!(RecordBody::decode(&relabelled).is_err());
 }

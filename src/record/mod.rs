@@ -3,11 +3,13 @@
 
 pub(crate) mod id;
 mod ledger;
+mod source;
 pub(crate) mod tip;
 
 pub use crate::signing::SIGNATURE_LEN;
 pub use id::RecordId;
 pub use ledger::{LEDGER_MAGIC, LedgerReader, write_ledger};
+pub use source::SourceHash;
 pub use tip::ChainTip;
 
 use std::fmt;
@@ -21,8 +23,13 @@ use crate::id::SubjectId;
 use crate::signing::PublicKey;
 use crate::time::Timestamp;
 
-/// The record format version this crate writes and reads.
+/// The record format version this crate writes for a record (and reads).
 pub const FORMAT_VERSION: u16 = 1;
+
+/// The format version of a body that also names the event it was made from (a
+/// [`SourceHash`] after the event; FORMAT.md §2). Readers that know only version 1 refuse
+/// such a body rather than misread it.
+pub const FORMAT_VERSION_SOURCED: u16 = 2;
 
 /// The signed content of a record, in canonical field order.
 ///
@@ -38,6 +45,9 @@ pub struct RecordBody {
     time: Timestamp,
     signer: PublicKey,
     event: Event,
+    /// Version 2 only: encoded after the event (see `encode`), never by the derive.
+    #[serde(skip)]
+    source: Option<SourceHash>,
 }
 
 impl RecordBody {
@@ -58,7 +68,15 @@ impl RecordBody {
             time,
             signer,
             event,
+            source: None,
         }
+    }
+
+    /// This body naming the event it was made from: format version 2.
+    pub(crate) fn with_source(mut self, source: SourceHash) -> Self {
+        self.version = FORMAT_VERSION_SOURCED;
+        self.source = Some(source);
+        self
     }
 
     /// Decodes untrusted body bytes: version check, bounded decode of the one canonical
@@ -77,10 +95,15 @@ impl RecordBody {
                 ));
             }
         };
-        if version != FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(version));
-        }
-        let body: Self = encoding::decode_exact(bytes)?;
+        let body: Self = match version {
+            FORMAT_VERSION => encoding::decode_exact(bytes)?,
+            FORMAT_VERSION_SOURCED => {
+                let (mut body, source): (Self, SourceHash) = encoding::decode_exact(bytes)?;
+                body.source = Some(source);
+                body
+            }
+            other => return Err(DecodeError::UnsupportedVersion(other)),
+        };
         if body.prev.is_some() != (body.seq != 0) {
             return Err(DecodeError::Invalid(if body.seq == 0 {
                 "seq 0 names a previous record"
@@ -99,7 +122,10 @@ impl RecordBody {
     /// # Errors
     /// [`DecodeError::TooLong`] if the body exceeds [`MAX_BODY_LEN`].
     pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
-        encoding::encode(self)
+        match &self.source {
+            Some(source) => encoding::encode(&(self, source)),
+            None => encoding::encode(self),
+        }
     }
 
     /// Format version.
@@ -136,6 +162,12 @@ impl RecordBody {
     #[must_use]
     pub fn event(&self) -> &Event {
         &self.event
+    }
+    /// The event this record was made from, for a record imported from another system
+    /// (format version 2); `None` otherwise.
+    #[must_use]
+    pub fn source(&self) -> Option<&SourceHash> {
+        self.source.as_ref()
     }
 }
 
@@ -336,9 +368,14 @@ mod tests {
             Err(DecodeError::Malformed(_))
         ));
         assert_eq!(
-            RecordBody::decode(&[2, 0, 0]),
-            Err(DecodeError::UnsupportedVersion(2))
+            RecordBody::decode(&[3, 0, 0]),
+            Err(DecodeError::UnsupportedVersion(3))
         );
+        // Version 2 is known, and this one is cut short.
+        assert!(matches!(
+            RecordBody::decode(&[2, 0, 0]),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -198,6 +198,10 @@ pub fn project(body: &RecordBody, p: &Profile) -> Value {
         // A kind added to the format after this mapping: the carried record says it all.
         ev.object("OBSERVE", "other");
     }
+    if let Some(source) = body.source() {
+        // The partner's event this record was imported from, signed with the record.
+        ev.agt("sourceEvent", source.to_string());
+    }
     Value::Object(ev.e)
 }
 

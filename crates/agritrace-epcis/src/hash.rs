@@ -106,6 +106,11 @@ impl Namespaces {
     }
 }
 
+/// The SHA-256 digest of a pre-hash string: the hash without its `ni:` text.
+pub fn digest_of_prehash(prehash: &str) -> [u8; 32] {
+    Sha256::digest(prehash.as_bytes()).into()
+}
+
 /// The hash of a pre-hash string: `ni:///sha-256;<hex>?ver=CBV2.x`.
 pub fn hash_of_prehash(prehash: &str, version: CbvVersion) -> String {
     let digest = Sha256::digest(prehash.as_bytes());

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use agritrace::{
     Chain, DeviceKind, EndReason, Event, InspectionKind, InspectionResult, LineageRef, RecallKind,
-    RecordBody, RecordId, Registration, Sex, SignedRecord, Signer, Species, Store, StoreError,
-    SubjectId, Text, Timestamp, TreatmentKind,
+    RecordBody, RecordId, Registration, Sex, SignedRecord, Signer, SourceHash, Species, Store,
+    StoreError, SubjectId, Text, Timestamp, TreatmentKind,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -32,7 +32,7 @@ pub struct Imported {
     /// Events that carried their own signed record.
     pub carried: usize,
     /// Plain events signed by the importing key: event index, the source event's CBV 2.0
-    /// hash, and the record made from it.
+    /// hash (signed into the record, format version 2), and the record made from it.
     pub signed: Vec<(usize, String, RecordId)>,
     /// The log position of the first appended record.
     pub first_position: Option<u64>,
@@ -97,7 +97,9 @@ pub fn import<S: Store>(
             );
             records.push(record);
         } else {
-            let hash = event_hash(event, doc.namespaces(), CbvVersion::V2_0, &path)?;
+            let source = SourceHash::EpcisCbv20(crate::hash::digest_of_prehash(
+                &crate::hash::prehash(event, doc.namespaces(), CbvVersion::V2_0, &path)?,
+            ));
             let mut tip_of = |s: &SubjectId| -> Result<Option<RecordId>, ImportError> {
                 if let Some(c) = chains.get(s) {
                     return Ok(c.tip());
@@ -118,9 +120,9 @@ pub fn import<S: Store>(
                 .get_mut(&subject)
                 .ok_or_else(|| Invalid::new(&path, Rule::Agritrace, "internal: no chain"))?;
             let record = chain
-                .append(signer, time, ev)
+                .append_sourced(signer, time, ev, source)
                 .map_err(|err| Invalid::new(&path, Rule::Agritrace, err.to_string()))?;
-            out.signed.push((i, hash, record.id()));
+            out.signed.push((i, source.to_string(), record.id()));
             records.push(record);
         }
         origin.push(i);

@@ -118,12 +118,20 @@ fn plain_events_are_mapped_and_signed_by_the_importing_key() {
         sources,
         hashes.iter().map(String::as_str).collect::<Vec<_>>()
     );
-    let events: Vec<Event> = store
+    let bodies: Vec<RecordBody> = store
         .stream(100)
         .map(|r| RecordBody::decode(r.unwrap().body()).unwrap())
-        .inspect(|b| assert_eq!(*b.signer(), signer.public_key()))
-        .map(|b| b.event().clone())
         .collect();
+    for (b, hash) in bodies.iter().zip(&hashes) {
+        assert_eq!(*b.signer(), signer.public_key());
+        // The source event's hash is signed into the record (format version 2).
+        assert_eq!(b.version(), agritrace::FORMAT_VERSION_SOURCED);
+        assert_eq!(
+            b.source().map(ToString::to_string).as_deref(),
+            Some(hash.as_str())
+        );
+    }
+    let events: Vec<Event> = bodies.iter().map(|b| b.event().clone()).collect();
     let json = serde_json::to_string(&events).unwrap();
     for want in [
         r#"{"Registration":{"species":"Pig","breed":"Bamei 八眉猪","sex":"Female","birth_date":"2026-09-10","origin_site":"Qingjian farm 2","dam":null,"sire":null}}"#,
@@ -217,4 +225,32 @@ fn what_does_not_map_is_refused_by_event_and_field_and_nothing_is_appended() {
         "{err}"
     );
     assert!(err.to_string().contains("before"), "{err}");
+}
+
+#[test]
+fn imported_records_travel_on_with_their_source_event() {
+    let (store, signer) = farm();
+    import(&document(life()), &store, &signer).unwrap();
+    let profile = agritrace_epcis::Profile::new("https://coop.example.cn", "+08:00").unwrap();
+    let mut ex =
+        agritrace_epcis::Exporter::new(Vec::new(), profile, Timestamp::from_millis(0)).unwrap();
+    let records: Vec<_> = store.stream(100).map(Result::unwrap).collect();
+    for r in &records {
+        ex.write(r).unwrap();
+    }
+    let bytes = ex.finish().unwrap();
+    let doc = Document::from_slice(&bytes).unwrap();
+    let first = &doc.events()[0];
+    assert!(
+        first["agt:sourceEvent"]
+            .as_str()
+            .unwrap()
+            .starts_with("ni:///sha-256;"),
+        "{first}"
+    );
+    let (other, _) = farm();
+    let done = import(&doc, &other, &signer).unwrap();
+    assert_eq!((done.carried, done.signed.len()), (records.len(), 0));
+    let back: Vec<_> = other.stream(100).map(Result::unwrap).collect();
+    assert_eq!(back, records);
 }
