@@ -3,7 +3,7 @@
 //! plain events that map onto an agritrace event are signed by the importing key; anything
 //! else is refused, naming the event and the field.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use agritrace::{
     Chain, DeviceKind, EndReason, Event, InspectionKind, InspectionResult, LineageRef, RecallKind,
@@ -27,7 +27,9 @@ use crate::validate;
 pub struct Imported {
     /// Records appended, in document order.
     pub appended: usize,
-    /// Events whose carried record was already stored (skipped).
+    /// Events already imported (skipped): a carried record already stored, or a plain event
+    /// whose hash a record of its subject's chain already names. Importing a document twice
+    /// appends nothing the second time.
     pub already_stored: usize,
     /// Events that carried their own signed record.
     pub carried: usize,
@@ -70,6 +72,8 @@ pub fn import<S: Store>(
     let mut records = Vec::new();
     let mut origin = Vec::new();
     let mut chains: HashMap<SubjectId, Chain> = HashMap::new();
+    // Per subject touched by a plain event: the source events its chain already holds.
+    let mut sourced: HashMap<SubjectId, HashSet<SourceHash>> = HashMap::new();
     for (i, event) in doc.events().iter().enumerate() {
         let path = Document::event_path(i);
         let e = event
@@ -110,6 +114,16 @@ pub fn import<S: Store>(
                     .map(|t| t.id))
             };
             let (subject, time, ev) = plain(e, &path, &mut tip_of)?;
+            if !sourced.contains_key(&subject) {
+                let known = sources_in(store, &subject)
+                    .map_err(|source| ImportError::Store { event: i, source })?;
+                sourced.insert(subject.clone(), known);
+            }
+            if sourced.get(&subject).is_some_and(|k| k.contains(&source)) {
+                // This very event was imported before: its record is in the chain.
+                out.already_stored += 1;
+                continue;
+            }
             if !chains.contains_key(&subject) {
                 let tip = store
                     .tip(&subject)
@@ -144,6 +158,15 @@ pub fn import<S: Store>(
             Err(ImportError::Store { event, source })
         }
     }
+}
+
+/// The source events the stored chain of `subject` was made from (format version 2 records).
+fn sources_in<S: Store>(store: &S, subject: &SubjectId) -> Result<HashSet<SourceHash>, StoreError> {
+    Ok(store
+        .chain(subject)?
+        .iter()
+        .filter_map(|r| RecordBody::decode(r.body()).ok()?.source().copied())
+        .collect())
 }
 
 /// agritrace stores milliseconds: a time with more digits is refused, not rounded.

@@ -131,6 +131,9 @@ fn plain_events_are_mapped_and_signed_by_the_importing_key() {
             Some(hash.as_str())
         );
     }
+    // The same document again: every event is recognised by its hash, nothing is appended.
+    let again = import(&doc, &store, &signer).unwrap();
+    assert_eq!((again.appended, again.already_stored), (0, 7));
     let events: Vec<Event> = bodies.iter().map(|b| b.event().clone()).collect();
     let json = serde_json::to_string(&events).unwrap();
     for want in [
