@@ -170,8 +170,13 @@ fn encoder_reproduces_the_frozen_bytes() {
     }
     let f = frozen();
     assert!(f.len() >= 5);
+    assert_same_as_frozen(&f, &v);
+}
+
+/// Each vector has the frozen name, body bytes, record ID and signature.
+fn assert_same_as_frozen(f: &[Frozen], v: &[(&str, SignedRecord)]) {
     assert_eq!(f.len(), v.len());
-    for (fz, (name, rec)) in f.iter().zip(&v) {
+    for (fz, (name, rec)) in f.iter().zip(v) {
         assert_eq!(&fz.name, name);
         assert_eq!(
             hex(&fz.body),
@@ -291,17 +296,10 @@ fn version_2_vectors_are_frozen_decode_and_verify_as_a_chain() {
         .unwrap();
     }
     let f = frozen_in(KAT_V2);
-    assert_eq!(f.len(), v.len());
+    assert_same_as_frozen(&f, &v);
     let k = keys();
-    for (fz, (name, rec)) in f.iter().zip(&v) {
-        assert_eq!(&fz.name, name);
-        assert_eq!(
-            hex(&fz.body),
-            hex(rec.body()),
-            "body bytes of {name} changed: that is a format change"
-        );
-        assert_eq!(fz.id, rec.id().to_string(), "record ID of {name}");
-        assert_eq!(hex(&fz.sig), hex(rec.signature()), "signature of {name}");
+    for fz in &f {
+        let name = &fz.name;
         let body = RecordBody::decode(&fz.body).unwrap();
         assert_eq!(
             body.encode().unwrap(),

@@ -37,21 +37,23 @@ pub fn problems(doc: &Document) -> Vec<Invalid> {
     let json = doc.json();
     for field in ["@context", "type", "schemaVersion", "creationDate"] {
         if json.get(field).is_none_or(Value::is_null) {
-            out.push(Invalid::new(
+            flag(
+                &mut out,
                 field,
                 Rule::Required,
                 format!("the document has no {field}"),
-            ));
+            );
         }
     }
     if let Some(t) = json.get("type").and_then(Value::as_str)
         && !matches!(t, "EPCISDocument" | "EPCISQueryDocument")
     {
-        out.push(Invalid::new(
+        flag(
+            &mut out,
             "type",
             Rule::Required,
             format!("{t:?} is not EPCISDocument"),
-        ));
+        );
     }
     if let Some(v) = json.get("creationDate") {
         date_time(&mut out, "creationDate", v);
@@ -86,13 +88,19 @@ pub fn is_uri(s: &str) -> bool {
         })
 }
 
+/// Records a problem at `path` under `rule`.
+fn flag(out: &mut Vec<Invalid>, path: impl Into<String>, rule: Rule, message: impl Into<String>) {
+    out.push(Invalid::new(path, rule, message));
+}
+
 fn date_time(out: &mut Vec<Invalid>, path: &str, v: &Value) {
     if v.as_str().is_none_or(|s| parse_time(s).is_none()) {
-        out.push(Invalid::new(
+        flag(
+            out,
             path,
             Rule::DateTime,
             format!("{v} is not a date-time such as 2026-03-01T08:30:00.000+08:00"),
-        ));
+        );
     }
 }
 
@@ -122,7 +130,7 @@ fn uri_field(out: &mut Vec<Invalid>, path: &str, v: Option<&Value>) {
     if let Some(v) = v
         && !v.as_str().is_some_and(is_uri)
     {
-        out.push(Invalid::new(path, Rule::Uri, format!("{v} is not a URI")));
+        flag(out, path, Rule::Uri, format!("{v} is not a URI"));
     }
 }
 
@@ -137,7 +145,7 @@ fn nonempty_list(e: &Map<String, Value>, key: &str) -> bool {
 /// writes CBV terms as bare words (NOTES §c).
 fn vocab_value(out: &mut Vec<Invalid>, path: &str, vocab: Vocab, v: &Value) {
     let Some(s) = v.as_str() else {
-        out.push(Invalid::new(path, Rule::Shape, "must be a string"));
+        flag(out, path, Rule::Shape, "must be a string");
         return;
     };
     let ok = if is_uri(s) {
@@ -146,75 +154,76 @@ fn vocab_value(out: &mut Vec<Invalid>, path: &str, vocab: Vocab, v: &Value) {
         vocab.has(s)
     };
     if !ok {
-        out.push(Invalid::new(
+        flag(
+            out,
             path,
             Rule::Vocabulary,
-            format!("{s:?} is not a CBV {} (a bare word such as those of CBV 2.0) nor a URI of your own", vocab.name()),
-        ));
+            format!(
+                "{s:?} is not a CBV {} (a bare word such as those of CBV 2.0) nor a URI of your own",
+                vocab.name()
+            ),
+        );
     }
 }
 
 fn check_event(out: &mut Vec<Invalid>, event: &Value, path: &str) {
     let Some(e) = event.as_object() else {
-        out.push(Invalid::new(
-            path,
-            Rule::Shape,
-            "an event must be a JSON object",
-        ));
+        flag(out, path, Rule::Shape, "an event must be a JSON object");
         return;
     };
     let at = |f: &str| format!("{path}.{f}");
     let kind = e.get("type").and_then(Value::as_str).unwrap_or("");
     if !EVENT_TYPES.contains(&kind) {
-        out.push(Invalid::new(
+        flag(
+            out,
             at("type"),
             Rule::Required,
             format!(
                 "{kind:?} is not an EPCIS event type ({})",
                 EVENT_TYPES.join(", ")
             ),
-        ));
+        );
         return;
     }
     match e.get("eventTime") {
-        None => out.push(Invalid::new(
-            at("eventTime"),
-            Rule::Required,
-            "missing eventTime",
-        )),
+        None => flag(out, at("eventTime"), Rule::Required, "missing eventTime"),
         Some(v) => date_time(out, &at("eventTime"), v),
     }
     if let Some(v) = e.get("recordTime") {
         date_time(out, &at("recordTime"), v);
     }
     match e.get("eventTimeZoneOffset") {
-        None => out.push(Invalid::new(
+        None => flag(
+            out,
             at("eventTimeZoneOffset"),
             Rule::Required,
             "missing eventTimeZoneOffset",
-        )),
+        ),
         Some(v) if !v.as_str().is_some_and(is_offset) => {
-            out.push(Invalid::new(
+            flag(
+                out,
                 at("eventTimeZoneOffset"),
                 Rule::TimeZoneOffset,
                 format!("{v} is not an offset from -14:00 to +14:00 such as +08:00"),
-            ));
+            );
         }
         Some(_) => {}
     }
     if kind != "TransformationEvent" {
         match e.get("action").and_then(Value::as_str) {
             Some("OBSERVE" | "ADD" | "DELETE") => {}
-            Some(a) => out.push(Invalid::new(
+            Some(a) => flag(
+                out,
                 at("action"),
                 Rule::Action,
                 format!("{a:?} is not OBSERVE, ADD or DELETE"),
-            )),
-            None => out.push(Invalid::new(
+            ),
+            None => flag(
+                out,
                 at("action"),
                 Rule::Action,
                 format!("a {kind} needs an action: OBSERVE, ADD or DELETE"),
-            )),
+            ),
         }
     }
     check_kind_rules(out, e, kind, path);
@@ -231,18 +240,24 @@ fn check_kind_rules(out: &mut Vec<Invalid>, e: &Map<String, Value>, kind: &str, 
                 .iter()
                 .any(|k| nonempty_list(e, k)) =>
         {
-            out.push(Invalid::new(path, Rule::NoObject, "an ObjectEvent must name what it is about: epcList, quantityList or sensorElementList"));
+            flag(
+                out,
+                path,
+                Rule::NoObject,
+                "an ObjectEvent must name what it is about: epcList, quantityList or sensorElementList",
+            );
         }
         "AggregationEvent"
             if e.get("action").and_then(Value::as_str) != Some("DELETE")
                 && !nonempty_list(e, "childEPCs")
                 && !nonempty_list(e, "childQuantityList") =>
         {
-            out.push(Invalid::new(
+            flag(
+                out,
                 path,
                 Rule::NoChildren,
                 "an AggregationEvent that is not a DELETE needs childEPCs or childQuantityList",
-            ));
+            );
         }
         "TransformationEvent" => {
             let inputs = nonempty_list(e, "inputEPCList") || nonempty_list(e, "inputQuantityList");
@@ -250,7 +265,12 @@ fn check_kind_rules(out: &mut Vec<Invalid>, e: &Map<String, Value>, kind: &str, 
                 nonempty_list(e, "outputEPCList") || nonempty_list(e, "outputQuantityList");
             if !(inputs && outputs) && !(e.contains_key("transformationID") && (inputs || outputs))
             {
-                out.push(Invalid::new(path, Rule::TransformationSides, "a TransformationEvent needs inputs and outputs (one side only with a transformationID)"));
+                flag(
+                    out,
+                    path,
+                    Rule::TransformationSides,
+                    "a TransformationEvent needs inputs and outputs (one side only with a transformationID)",
+                );
             }
         }
         _ => {}
@@ -258,11 +278,12 @@ fn check_kind_rules(out: &mut Vec<Invalid>, e: &Map<String, Value>, kind: &str, 
     if e.contains_key("persistentDisposition")
         && !matches!(kind, "ObjectEvent" | "TransformationEvent")
     {
-        out.push(Invalid::new(
+        flag(
+            out,
             at("persistentDisposition"),
             Rule::PersistentDisposition,
             format!("a {kind} cannot carry a persistentDisposition"),
-        ));
+        );
     }
 }
 
@@ -280,11 +301,12 @@ fn check_keys_and_identifiers(out: &mut Vec<Invalid>, e: &Map<String, Value>, pa
                     | "@context"
             );
         if !known && !k.contains(':') {
-            out.push(Invalid::new(
+            flag(
+                out,
                 at(k),
                 Rule::UnknownField,
                 "is not an EPCIS field, and an extension needs a namespace (a URI or a CURIE)",
-            ));
+            );
         }
     }
     for list in ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] {
@@ -301,11 +323,12 @@ fn check_keys_and_identifiers(out: &mut Vec<Invalid>, e: &Map<String, Value>, pa
             if let Some(s) = v.as_str()
                 && !seen.insert(s)
             {
-                out.push(Invalid::new(
+                flag(
+                    out,
                     here,
                     Rule::DuplicateEpc,
                     format!("{s} is listed twice"),
-                ));
+                );
             }
         }
     }
@@ -330,11 +353,12 @@ fn check_keys_and_identifiers(out: &mut Vec<Invalid>, e: &Map<String, Value>, pa
                 uri_field(out, &format!("{path}.certificationInfo[{i}]"), Some(v));
             }
         }
-        Some(v) => out.push(Invalid::new(
+        Some(v) => flag(
+            out,
             at("certificationInfo"),
             Rule::Uri,
             format!("{v} is not a URI"),
-        )),
+        ),
     }
 }
 
@@ -384,11 +408,7 @@ fn check_vocabularies(out: &mut Vec<Invalid>, e: &Map<String, Value>, path: &str
             if let Some(t) = v.get("type") {
                 vocab_value(out, &format!("{here}.type"), vocab, t);
             } else if list != "bizTransactionList" {
-                out.push(Invalid::new(
-                    format!("{here}.type"),
-                    Rule::Required,
-                    "missing type",
-                ));
+                flag(out, format!("{here}.type"), Rule::Required, "missing type");
             }
             uri_field(
                 out,
@@ -418,7 +438,12 @@ fn check_values(out: &mut Vec<Invalid>, e: &Map<String, Value>, path: &str) {
     }
     if let Some(ilmd) = e.get("ilmd").and_then(Value::as_object) {
         for k in ilmd.keys().filter(|k| !k.contains(':')) {
-            out.push(Invalid::new(format!("{path}.ilmd.{k}"), Rule::Namespace, "an ILMD key needs a namespace, e.g. example:materialType with example declared in @context"));
+            flag(
+                out,
+                format!("{path}.ilmd.{k}"),
+                Rule::Namespace,
+                "an ILMD key needs a namespace, e.g. example:materialType with example declared in @context",
+            );
         }
     }
     for (i, el) in e
@@ -446,22 +471,24 @@ fn check_values(out: &mut Vec<Invalid>, e: &Map<String, Value>, path: &str) {
 
 fn quantity(out: &mut Vec<Invalid>, here: &str, q: &Value) {
     let Some(q) = q.as_object() else {
-        out.push(Invalid::new(
+        flag(
+            out,
             here,
             Rule::QuantityElement,
             "a quantity element must be an object",
-        ));
+        );
         return;
     };
     for k in q
         .keys()
         .filter(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom"))
     {
-        out.push(Invalid::new(
+        flag(
+            out,
             format!("{here}.{k}"),
             Rule::QuantityElement,
             "a quantity element holds only epcClass, quantity and uom",
-        ));
+        );
     }
     uri_field(
         out,
@@ -471,20 +498,22 @@ fn quantity(out: &mut Vec<Invalid>, here: &str, q: &Value) {
     if let Some(v) = q.get("quantity")
         && !v.is_number()
     {
-        out.push(Invalid::new(
+        flag(
+            out,
             format!("{here}.quantity"),
             Rule::QuantityElement,
             format!("{v} is not a number"),
-        ));
+        );
     }
     if let Some(v) = q.get("uom")
         && !v.as_str().is_some_and(is_uom)
     {
-        out.push(Invalid::new(
+        flag(
+            out,
             format!("{here}.uom"),
             Rule::Uom,
             format!("{v} is not a UN/ECE Rec 20 code such as KGM"),
-        ));
+        );
     }
 }
 
@@ -498,16 +527,24 @@ fn sensor_report(out: &mut Vec<Invalid>, here: &str, r: &Value) {
             }
         });
         if !ok {
-            out.push(Invalid::new(format!("{here}.type"), Rule::MeasurementType, format!("{t} is not a GS1 measurement type (such as Mass or Count) nor a URI of your own")));
+            flag(
+                out,
+                format!("{here}.type"),
+                Rule::MeasurementType,
+                format!(
+                    "{t} is not a GS1 measurement type (such as Mass or Count) nor a URI of your own"
+                ),
+            );
         }
     }
     if let Some(v) = r.get("uom")
         && !v.as_str().is_some_and(is_uom)
     {
-        out.push(Invalid::new(
+        flag(
+            out,
             format!("{here}.uom"),
             Rule::Uom,
             format!("{v} is not a UN/ECE Rec 20 code such as GRM"),
-        ));
+        );
     }
 }
