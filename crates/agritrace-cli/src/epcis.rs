@@ -226,7 +226,7 @@ fn import_file(g: &Global, a: &ImportArgs) -> Result<Outcome, Failure> {
             println!(
                 "imported {shown}: {} records appended ({} carried their own signed record, {} signed by {name}), {} already stored",
                 done.appended,
-                done.carried - done.already_stored,
+                done.appended.saturating_sub(done.signed.len()),
                 done.signed.len(),
                 done.already_stored
             );

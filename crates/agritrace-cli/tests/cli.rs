@@ -568,3 +568,108 @@ fn the_demo_and_a_progress_bar_only_on_a_terminal() {
         "{count:?} not in the bar's last line {last_bar:?}\n{text}"
     );
 }
+
+fn epcis_data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../agritrace-epcis/tests/data")
+        .join(path)
+}
+
+#[test]
+fn epcis_hash_and_validate_follow_the_reference_and_name_broken_rules() {
+    let s = Site::new("epcis-hash");
+    let doc = epcis_data("hash-vectors/documents/epcisDocWithVariousEventTypes.jsonld");
+    for (cbv, dir) in [("2.0", "CBV2.0"), ("2.1", "CBV2.1")] {
+        let want = std::fs::read_to_string(epcis_data(&format!(
+            "hash-vectors/{dir}/epcisDocWithVariousEventTypes.hashes"
+        )))
+        .unwrap();
+        let got = s
+            .run(&["epcis", "hash", "--cbv", cbv, doc.to_str().unwrap()])
+            .ok()
+            .stdout;
+        assert_eq!(got.trim_end(), want.trim_end(), "CBV {cbv}");
+    }
+    s.run(&["epcis", "hash", "--cbv", "3.0", doc.to_str().unwrap()])
+        .code(2);
+    s.run(&["epcis", "validate", doc.to_str().unwrap()])
+        .ok()
+        .says("valid EPCIS 2.0");
+    let bad = epcis_data("examples/invalid/ObjectEvent_with_invalid_action.json");
+    s.run(&["epcis", "validate", bad.to_str().unwrap()])
+        .code(1)
+        .says("eventList[0].action")
+        .says("[rule: action]");
+    std::fs::write(s.path("broken.json"), "{\"type\": \n").unwrap();
+    s.run(&["epcis", "validate", "broken.json"])
+        .code(1)
+        .says("line 2");
+    s.run(&["epcis", "hash", "missing.json"])
+        .code(2)
+        .says("cannot read missing.json");
+}
+
+#[test]
+fn epcis_export_and_import_through_the_cli() {
+    let (s, _) = Site::with_week("epcis-export");
+    s.run(&["epcis", "export", "eartag:161083000009999"])
+        .code(2)
+        .says("no records for eartag:161083000009999");
+    assert!(!s.path("none.jsonld").exists());
+    s.run(&[
+        "epcis", "export", "--all", "--base", "ftp://x", "-o", "x.jsonld",
+    ])
+    .code(2)
+    .says("https://");
+    s.run(&[
+        "epcis",
+        "export",
+        PIG,
+        "--base",
+        "https://coop.example",
+        "-o",
+        "pig.jsonld",
+    ])
+    .ok()
+    .says("exported 19 events to pig.jsonld");
+    s.run(&["epcis", "validate", "pig.jsonld"])
+        .ok()
+        .says("19 events");
+    let before = s.head();
+    // The store already holds every carried record: nothing is appended.
+    s.run(&["epcis", "import", "--key", "farm.key", "pig.jsonld"])
+        .ok()
+        .says("0 records appended")
+        .says("19 already stored");
+    // An edited event is refused, naming it, and the store is unchanged.
+    let text = std::fs::read_to_string(s.path("pig.jsonld")).unwrap();
+    let edited = text.replacen("\"value\":", "\"value\":1", 1);
+    assert_ne!(edited, text);
+    std::fs::write(s.path("edited.jsonld"), edited).unwrap();
+    s.run(&["epcis", "import", "--key", "farm.key", "edited.jsonld"])
+        .code(1)
+        .says("nothing imported")
+        .says("disagrees with its carried record");
+    // A partner's plain events, signed by the farm key; a second import appends nothing.
+    let partner = data("partner-epcis.jsonld");
+    s.run(&[
+        "epcis",
+        "import",
+        "--key",
+        "farm.key",
+        partner.to_str().unwrap(),
+    ])
+    .ok()
+    .says("3 records appended");
+    s.run(&[
+        "epcis",
+        "import",
+        "--key",
+        "farm.key",
+        partner.to_str().unwrap(),
+    ])
+    .ok()
+    .says("3 already stored");
+    assert_ne!(s.head(), before);
+    s.run(&["verify"]).ok().says("22 records");
+}
