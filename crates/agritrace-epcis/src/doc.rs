@@ -11,6 +11,14 @@ use crate::hash::{CbvVersion, Namespaces, event_hash};
 /// The largest document read: 64 MiB. A partner with more sends several documents.
 pub const MAX_DOCUMENT_LEN: usize = 64 << 20;
 
+/// The most JSON objects a document may hold. Each costs a parsed map (hundreds of bytes),
+/// so without this a 64 MiB document of `{"a":0},` would take gigabytes; an export holds
+/// about one object per 190 bytes (350,000 in 64 MiB).
+pub const MAX_OBJECTS: usize = 600_000;
+
+/// The most JSON values a document may hold (an export has about one per 20 bytes).
+pub const MAX_VALUES: usize = 4_000_000;
+
 /// A parsed document: its JSON, its namespaces, and where its events are.
 #[derive(Debug)]
 pub struct Document {
@@ -29,6 +37,7 @@ impl Document {
         if bytes.len() > MAX_DOCUMENT_LEN {
             return Err(too_large(bytes.len()));
         }
+        prescan(bytes)?;
         let json: Value = serde_json::from_slice(bytes).map_err(|e| {
             Invalid::new(
                 format!("line {} column {}", e.line(), e.column()),
@@ -117,6 +126,53 @@ impl Document {
             .map(|(i, e)| event_hash(e, &self.namespaces, version, &Self::event_path(i)))
             .collect()
     }
+}
+
+/// Counts objects and values outside strings before anything is parsed, so what parsing
+/// would allocate is bounded by [`MAX_OBJECTS`] and [`MAX_VALUES`], not by the document's
+/// shape.
+fn prescan(bytes: &[u8]) -> Result<(), Invalid> {
+    let (mut objects, mut values) = (0usize, 1usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => {
+                objects += 1;
+                values += 1;
+            }
+            b'[' | b',' | b':' => values += 1,
+            _ => {}
+        }
+    }
+    let refuse = |what: String| {
+        Err(Invalid::new(
+            "",
+            Rule::Json,
+            format!("{what}; send it as several documents"),
+        ))
+    };
+    if objects > MAX_OBJECTS {
+        return refuse(format!(
+            "the document holds more than {MAX_OBJECTS} JSON objects ({objects})"
+        ));
+    }
+    if values > MAX_VALUES {
+        return refuse(format!(
+            "the document holds more than {MAX_VALUES} JSON values ({values})"
+        ));
+    }
+    Ok(())
 }
 
 fn too_large(len: usize) -> Invalid {

@@ -35,7 +35,7 @@ pub mod uri;
 pub mod validate;
 pub mod vocab;
 
-pub use crate::doc::{Document, MAX_DOCUMENT_LEN};
+pub use crate::doc::{Document, MAX_DOCUMENT_LEN, MAX_OBJECTS, MAX_VALUES};
 pub use crate::error::{Invalid, Rule};
 pub use crate::export::{Exporter, Profile};
 pub use crate::hash::{CbvVersion, Namespaces};

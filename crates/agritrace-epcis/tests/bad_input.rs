@@ -8,7 +8,9 @@
     reason = "tests fail by panicking"
 )]
 
-use agritrace_epcis::{CbvVersion, Document, MAX_DOCUMENT_LEN, Rule, validate};
+use agritrace_epcis::{
+    CbvVersion, Document, MAX_DOCUMENT_LEN, MAX_OBJECTS, MAX_VALUES, Rule, validate,
+};
 
 const HEAD: &str = r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"ex":"https://ex.example/"}],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-01-01T00:00:00Z","epcisBody":{"eventList":["#;
 
@@ -212,4 +214,21 @@ fn wrong_shapes_are_errors_not_panics() {
         assert!(!validate::problems(&d).is_empty());
         assert!(d.hashes(CbvVersion::V2_0).is_err());
     }
+}
+
+/// Parsed JSON costs far more than its text for small objects (a 64 MiB document of
+/// `{"a":0},` took 5.8 GB): documents with more objects or values than an export of that
+/// size has are refused before parsing.
+#[test]
+fn documents_of_tiny_objects_or_values_are_refused_before_parsing() {
+    let wrap = |items: &str| format!(r#"{{"epcisBody":{{"eventList":[]}},"x":[{items}0]}}"#);
+    let maps = wrap(&r#"{"a":0},"#.repeat(MAX_OBJECTS + 1));
+    let err = Document::from_slice(maps.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("JSON objects"), "{err}");
+    let zeros = wrap(&"0,".repeat(MAX_VALUES + 1));
+    let err = Document::from_slice(zeros.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("JSON values"), "{err}");
+    // Braces, commas and colons inside strings are text, not structure.
+    let text = wrap(&format!(r#""{}","#, r#"{a:0},\""#.repeat(MAX_OBJECTS + 1)));
+    assert!(Document::from_slice(text.as_bytes()).is_ok());
 }
