@@ -228,12 +228,20 @@ fn carried(
     let profile = Profile::of_document(doc.json(), offset).ok_or_else(|| {
         Invalid::new("agt:base", Rule::Record, "an event carries a record, but the document declares no agt:base and agt namespace to read it with")
     })?;
-    let want = event_hash(
-        &project(&body, &profile),
-        doc.namespaces(),
-        CbvVersion::V2_1,
-        path,
-    )?;
+    let projection = project(&body, &profile);
+    let want = event_hash(&projection, doc.namespaces(), CbvVersion::V2_1, path)?;
+    // The hash leaves certificationInfo out; the certificate is part of the record.
+    let certificate = |e: &Value| e.get("certificationInfo").filter(|v| !v.is_null()).cloned();
+    if certificate(event) != certificate(&projection) {
+        return Err(Invalid::new(
+            format!("{path}.certificationInfo"),
+            Rule::Record,
+            format!(
+                "the event's certificationInfo disagrees with its carried record {}",
+                record.id()
+            ),
+        ));
+    }
     let mut stripped = event.clone();
     if let Value::Object(m) = &mut stripped {
         m.remove(RECORD_KEY);

@@ -153,6 +153,29 @@ fn an_event_that_disagrees_with_its_record_is_refused_and_nothing_is_appended() 
     );
     assert_eq!(s.len().unwrap(), 0);
 
+    // A changed certificate: the hash leaves certificationInfo out, the check does not.
+    let inspected = {
+        let doc = Document::from_slice(&bytes).unwrap();
+        doc.events()
+            .iter()
+            .position(|e| e.get("certificationInfo").is_some())
+            .unwrap()
+    };
+    let doc = edited(&bytes, |v| {
+        v["epcisBody"]["eventList"][inspected]["certificationInfo"] =
+            "https://forged.example/cert/1".into();
+    });
+    let err = import(&doc, &s, &signer).unwrap_err();
+    let ImportError::Invalid(e) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        e.path,
+        format!("eventList[{inspected}].certificationInfo"),
+        "{err}"
+    );
+    assert_eq!(s.len().unwrap(), 0);
+
     // A record whose signature was edited: the event matches, the store refuses it.
     let doc = edited(&bytes, |v| {
         let ev = &mut v["epcisBody"]["eventList"][weighing];
