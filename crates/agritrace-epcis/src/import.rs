@@ -81,7 +81,7 @@ pub fn import<S: Store>(
             .ok_or_else(|| Invalid::new(&path, Rule::Shape, "not an object"))?;
         check_precision(e, &path)?;
         if e.contains_key(RECORD_KEY) {
-            let record = carried(doc, e, event, &path)?;
+            let (record, body) = carried(doc, e, event, &path)?;
             out.carried += 1;
             if store
                 .get(&record.id())
@@ -91,8 +91,6 @@ pub fn import<S: Store>(
                 out.already_stored += 1;
                 continue;
             }
-            let body = RecordBody::decode(record.body())
-                .map_err(|err| Invalid::new(&path, Rule::Record, err.to_string()))?;
             let ended = matches!(body.event(), Event::EndOfChain { .. });
             let tip = agritrace::ChainTip::new(body.seq(), record.id(), body.time(), ended);
             chains.insert(
@@ -137,6 +135,8 @@ pub fn import<S: Store>(
                 .append_sourced(signer, time, ev, source)
                 .map_err(|err| Invalid::new(&path, Rule::Agritrace, err.to_string()))?;
             out.signed.push((i, source.to_string(), record.id()));
+            // The same event twice in one document is imported once.
+            sourced.entry(subject).or_default().insert(source);
             records.push(record);
         }
         origin.push(i);
@@ -187,14 +187,14 @@ fn check_precision(e: &Map<String, Value>, path: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// The carried record of an event, checked: it decodes, and the event is its projection
-/// (the same CBV hash, under the document's own profile and the event's offset).
+/// The carried record of an event and its body, checked: it decodes, and the event is its
+/// projection (the same CBV hash, under the document's own profile and the event's offset).
 fn carried(
     doc: &Document,
     e: &Map<String, Value>,
     event: &Value,
     path: &str,
-) -> Result<SignedRecord, Invalid> {
+) -> Result<(SignedRecord, RecordBody), Invalid> {
     let at = format!("{path}.{RECORD_KEY}");
     let text = e
         .get(RECORD_KEY)
@@ -257,7 +257,7 @@ fn carried(
             ),
         ));
     }
-    Ok(record)
+    Ok((record, body))
 }
 
 type Tip<'a> = dyn FnMut(&SubjectId) -> Result<Option<RecordId>, ImportError> + 'a;

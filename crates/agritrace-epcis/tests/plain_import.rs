@@ -131,6 +131,12 @@ fn plain_events_are_mapped_and_signed_by_the_importing_key() {
             Some(hash.as_str())
         );
     }
+    // The same event twice in one document is imported once.
+    let (twice_store, _) = farm();
+    let mut twice = life();
+    twice.push(twice[2].clone());
+    let done = import(&document(twice), &twice_store, &signer).unwrap();
+    assert_eq!((done.appended, done.already_stored), (7, 1));
     // The same document again: every event is recognised by its hash, nothing is appended.
     let again = import(&doc, &store, &signer).unwrap();
     assert_eq!((again.appended, again.already_stored), (0, 7));
