@@ -120,25 +120,26 @@ fn hash(a: &HashArgs) -> Result<Outcome, Failure> {
     let version: CbvVersion = a.cbv.parse().map_err(Failure::error)?;
     let doc = read(&a.file.file)?;
     let shown = a.file.file.display();
-    let mut out = std::io::stdout().lock();
+    // Every event first: a document with a bad event prints nothing but the error.
+    let mut text = String::with_capacity(doc.events().len() * 92);
     for (i, e) in doc.events().iter().enumerate() {
         let path = Document::event_path(i);
         let pre = agritrace_epcis::hash::prehash(e, doc.namespaces(), version, &path)
             .map_err(|e| Failure::refused(format!("{shown}: {e}")))?;
-        let line = agritrace_epcis::hash::hash_of_prehash(&pre, version);
-        let written = if a.prehash {
-            writeln!(out, "{line}\n{pre}")
-        } else {
-            writeln!(out, "{line}")
-        };
-        match written {
-            Ok(()) => {}
-            // A reader that stopped early (`| head`) is not an error.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Outcome::Done),
-            Err(e) => return Err(Failure::error(format!("cannot write: {e}"))),
+        text.push_str(&agritrace_epcis::hash::hash_of_prehash(&pre, version));
+        text.push('\n');
+        if a.prehash {
+            text.push_str(&pre);
+            text.push('\n');
         }
     }
-    Ok(Outcome::Done)
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::error(format!("cannot write: {e}")))
+        }
+        _ => Ok(Outcome::Done),
+    }
 }
 
 fn validate_file(path: &Path) -> Result<Outcome, Failure> {
