@@ -652,24 +652,15 @@ fn epcis_export_and_import_through_the_cli() {
         .says("disagrees with its carried record");
     // A partner's plain events, signed by the farm key; a second import appends nothing.
     let partner = data("partner-epcis.jsonld");
-    s.run(&[
+    let import = [
         "epcis",
         "import",
         "--key",
         "farm.key",
         partner.to_str().unwrap(),
-    ])
-    .ok()
-    .says("3 records appended");
-    s.run(&[
-        "epcis",
-        "import",
-        "--key",
-        "farm.key",
-        partner.to_str().unwrap(),
-    ])
-    .ok()
-    .says("3 already stored");
+    ];
+    s.run(&import).ok().says("3 records appended");
+    s.run(&import).ok().says("3 already stored");
     assert_ne!(s.head(), before);
     s.run(&["verify"]).ok().says("22 records");
 }

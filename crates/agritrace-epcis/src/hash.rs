@@ -244,6 +244,11 @@ fn scalar(v: &Value, path: &str, field: &str) -> Result<Option<String>, Invalid>
     }
 }
 
+/// The scalar under `key` in `m` (see [`scalar`]), reported at `{path}.{key}`.
+fn scalar_at(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Invalid> {
+    m.get(key).map_or(Ok(None), |v| scalar(v, path, key))
+}
+
 fn leaf(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
     out.push('=');
@@ -347,12 +352,7 @@ fn simple(
     path: &str,
     canon: impl Fn(&str, &str) -> String,
 ) -> Result<(), Invalid> {
-    if let Some(v) = e
-        .get(name)
-        .map(|v| scalar(v, path, name))
-        .transpose()?
-        .flatten()
-    {
+    if let Some(v) = scalar_at(e, name, path)? {
         leaf(out, name, &canon(name, &v));
     }
     Ok(())
@@ -400,12 +400,7 @@ fn quantities(out: &mut String, v: Option<&Value>, name: &str, path: &str) -> Re
         };
         let mut s = String::from("quantityElement");
         for field in ["epcClass", "quantity", "uom"] {
-            if let Some(v) = q
-                .get(field)
-                .map(|v| scalar(v, path, &format!("{here}.{field}")))
-                .transpose()?
-                .flatten()
-            {
+            if let Some(v) = scalar_at(q, field, &format!("{path}.{here}"))? {
                 leaf(&mut s, field, &canon_value(field, &v));
             }
         }
@@ -459,20 +454,10 @@ fn typed_list(
             return Err(err(path, &here, Rule::Shape, "must be an object"));
         };
         let mut s = String::new();
-        if let Some(t) = m
-            .get("type")
-            .map(|v| scalar(v, path, &format!("{here}.type")))
-            .transpose()?
-            .flatten()
-        {
+        if let Some(t) = scalar_at(m, "type", &format!("{path}.{here}"))? {
             leaf(&mut s, "type", &canon_vocab(vocab, &t));
         }
-        if let Some(x) = m
-            .get(item_key)
-            .map(|v| scalar(v, path, &format!("{here}.{item_key}")))
-            .transpose()?
-            .flatten()
-        {
+        if let Some(x) = scalar_at(m, item_key, &format!("{path}.{here}"))? {
             leaf(&mut s, item_key, &canon_value(item_key, &x));
         }
         if !s.is_empty() {
@@ -606,12 +591,7 @@ impl Ctx<'_> {
         let here = format!("{path}.{name}");
         let exts = self.extensions(m, &here, &["id"])?;
         let mut s = String::new();
-        if let Some(id) = m
-            .get("id")
-            .map(|v| scalar(v, &here, "id"))
-            .transpose()?
-            .flatten()
-        {
+        if let Some(id) = scalar_at(m, "id", &here)? {
             leaf(&mut s, "id", &canon_value("id", &id));
         }
         match self.version {
@@ -719,12 +699,7 @@ impl Ctx<'_> {
 fn fields(m: &Map<String, Value>, order: &[&str], path: &str) -> Result<String, Invalid> {
     let mut s = String::new();
     for &field in order {
-        let Some(v) = m
-            .get(field)
-            .map(|v| scalar(v, path, field))
-            .transpose()?
-            .flatten()
-        else {
+        let Some(v) = scalar_at(m, field, path)? else {
             continue;
         };
         let v = match field {

@@ -103,7 +103,8 @@ pub fn canon_number(s: &str) -> Option<String> {
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digit = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if (int.is_empty() && frac.is_empty()) || !digit(int) || !digit(frac) || exp.abs() > 64 {
+    if (int.is_empty() && frac.is_empty()) || !digit(int) || !digit(frac) || exp.unsigned_abs() > 64
+    {
         return None;
     }
     let mut digits: String = format!("{int}{frac}");
@@ -221,6 +222,9 @@ mod tests {
             "+01:00",
             "1e999",
             "12a",
+            // Exponents whose magnitude overflows an i64 negation: refused, not a huge string.
+            "1e-9223372036854775808",
+            "1e9223372036854775807",
         ] {
             assert_eq!(canon_number(s), None, "{s}");
         }
