@@ -48,10 +48,24 @@ fn every_subject_of_the_demo_traces_verified() {
             .iter()
             .any(|s| s.to_string().contains("HONEY-BLEND"))
     );
-    for s in subjects {
-        let t = trace(&store, &cfg.trust(), &Policy::livestock(), &s);
+    for s in &subjects {
+        let t = trace(&store, &cfg.trust(), &Policy::livestock(), s);
         assert!(t.is_ok(), "{s}: {:?}", t.err());
     }
+    // One honey lot reads the blend made from it and the blend's other lots, and only
+    // upwards from those: the closure does not grow into the whole lineage graph.
+    let lot = |name: &str| {
+        subjects
+            .iter()
+            .find(|s| s.to_string().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let closure = lineage_closure(&store, &lot("/HONEY-01")).unwrap();
+    for name in ["/HONEY-01", "/HONEY-02", "/HONEY-03", "/HONEY-BLEND-01"] {
+        assert!(closure.contains(&lot(name)), "{name} in {closure:?}");
+    }
+    assert_eq!(closure.len(), 4, "{closure:?}");
 }
 
 #[test]

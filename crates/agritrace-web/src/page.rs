@@ -285,7 +285,10 @@ fn product_card(lang: Lang, p: &ProductSummary) -> Markup {
                 dt { "ID" } dd { code { (p.id) } }
                 dt { (lang.t("净重", "Net weight")) } dd { (kg(p.grams)) }
                 dt { (lang.t("日期", "Made")) } dd { (day(lang, p.date)) }
-                dt { (lang.t("来自", "From")) } dd { (p.made_from.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+                // A harvest starts a lot: it is made from nothing, and says so by omission.
+                @if !p.made_from.is_empty() {
+                    dt { (lang.t("来自", "From")) } dd { (p.made_from.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")) }
+                }
                 @for (d, who) in &p.custodians { dt { (lang.t("交接", "Custody")) } dd { (d) " → " (who) } }
                 @if let Some((d, buyer, price)) = &p.sale { dt { (lang.t("售出", "Sold")) } dd { (d) " · " (buyer) " · ¥" (price) } }
             }
