@@ -41,8 +41,9 @@ pub fn canonical(uri: &str) -> Option<String> {
 
 const ORIGIN: &str = "https://id.gs1.org";
 
-/// The GS1 mod-10 check digit of `digits` (weights 3, 1, 3, … from the right).
-pub fn check_digit(digits: &str) -> char {
+/// The GS1 mod-10 check digit of `digits`, which are ASCII digits (every caller checks):
+/// weights 3, 1, 3, … from the right.
+fn check_digit(digits: &str) -> char {
     let sum: u32 = digits
         .bytes()
         .rev()
