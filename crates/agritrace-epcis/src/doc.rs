@@ -30,7 +30,8 @@ impl Document {
     /// Reads a document from bytes.
     ///
     /// # Errors
-    /// [`Rule::Json`]: more than [`MAX_DOCUMENT_LEN`] bytes, malformed JSON (with line and
+    /// [`Rule::Json`]: more than [`MAX_DOCUMENT_LEN`] bytes, [`MAX_OBJECTS`] objects or
+    /// [`MAX_VALUES`] values (all checked before parsing), malformed JSON (with line and
     /// column), nesting deeper than 128 levels, or a top level that is not an object;
     /// [`Rule::Required`]: no event list.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Invalid> {
