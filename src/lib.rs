@@ -133,7 +133,7 @@ mod inline;
 mod par;
 mod record;
 mod signing;
-mod store;
+pub mod store;
 mod time;
 pub mod tlog;
 mod trace;

@@ -6,8 +6,7 @@
 //! parent stored. Its trust is data: statements signed by the operator key pinned when the
 //! store was created ([`TrustHistory`]).
 
-#[cfg(feature = "sqlite")]
-mod admit;
+pub mod backend;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -7,12 +7,11 @@ use std::sync::PoisonError;
 
 use rusqlite::{Transaction, params};
 
-use super::admit::{self, Lookup};
+use super::backend::{self, Lookup};
 use super::{ChainTip, StoreError};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
 use crate::time::Timestamp;
-use crate::trust::Policy;
 use crate::verify::check;
 use crate::verify::check::Linked as _;
 
@@ -21,13 +20,7 @@ use super::*;
 impl SqliteStore {
     /// Admits `records` in one transaction, under the trust as known when it starts; if
     /// another writer changed the trust meanwhile, judges them again under the new trust.
-    ///
-    /// A batch of more than one chunk is judged (decode, signer, batched signatures) on a
-    /// helper thread, one chunk ahead of this thread, which places each judged chunk
-    /// (links, lineage, inserts) in the write transaction. Judging is CPU work and placing
-    /// is mostly SQLite's, so a batch costs about the longer of the two instead of their
-    /// sum, and the pair stays off the rayon pool, which a caller may be filling with
-    /// signing work. The verdicts are those of judging the batch whole.
+    /// Judging runs a chunk ahead of placing ([`backend::judge_ahead`]).
     pub(super) fn admit_all(&self, records: &[SignedRecord]) -> Result<u64, StoreError> {
         loop {
             // The statement count and the trust the records are judged under are read
@@ -40,8 +33,7 @@ impl SqliteStore {
                     None => (0, crate::trust::TrustStore::new()),
                 }
             };
-            let placed = std::thread::scope(|scope| {
-                let judged = Judged::start(scope, records, &trust, &self.policy);
+            let placed = backend::judge_ahead(records, &trust, &self.policy, |judged| {
                 self.write(|tx| {
                     let stored: i64 = tx
                         .prepare_cached("SELECT COUNT(*) FROM trust")
@@ -69,106 +61,21 @@ impl SqliteStore {
     }
 }
 
-/// Judged chunks of a batch, in order: from helper threads that judge ahead (chunk `i` by
-/// helper `i % n`), or judged here when the batch is one chunk or no thread can be had.
-enum Judged<'r> {
-    Here(std::vec::IntoIter<Vec<admit::Candidate<'r>>>),
-    Helpers {
-        from: Vec<Receiver<Vec<admit::Candidate<'r>>>>,
-        next: usize,
-    },
-}
-
-type Receiver<T> = std::sync::mpsc::Receiver<T>;
-
-impl<'r> Judged<'r> {
-    fn start<'s, 'e: 's>(
-        scope: &'s std::thread::Scope<'s, 'e>,
-        records: &'r [SignedRecord],
-        trust: &'e crate::trust::TrustStore,
-        policy: &'e Policy,
-    ) -> Self
-    where
-        'r: 'e,
-    {
-        let here = || {
-            Self::Here(
-                records
-                    .chunks(admit::CHUNK)
-                    .map(|c| admit::prepare(c, trust, policy))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
-        };
-        if records.len() <= admit::CHUNK {
-            return here();
-        }
-        let chunks = admit::chunks(records.len());
-        let helpers = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .clamp(1, admit::MAX_HELPERS)
-            .min(chunks.len());
-        let mut from = Vec::with_capacity(helpers);
-        for k in 0..helpers {
-            // Each helper runs at most one judged chunk ahead of the placing side; when
-            // that side stops early (a refusal), the sends fail and the helpers stop.
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let mine: Vec<_> = chunks.iter().skip(k).step_by(helpers).cloned().collect();
-            let helper = std::thread::Builder::new()
-                .name("agritrace-admit".into())
-                .spawn_scoped(scope, move || {
-                    for range in mine {
-                        let chunk = records.get(range).unwrap_or_default();
-                        if tx.send(admit::prepare(chunk, trust, policy)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            if helper.is_err() {
-                // No thread: judge here (the helpers started see their receivers dropped).
-                return here();
-            }
-            from.push(rx);
-        }
-        Self::Helpers { from, next: 0 }
-    }
-}
-
-impl<'r> Iterator for Judged<'r> {
-    type Item = Vec<admit::Candidate<'r>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Self::Here(it) => it.next(),
-            Self::Helpers { from, next } => {
-                let chunk = from.get(*next % from.len().max(1))?.recv().ok()?;
-                *next += 1;
-                Some(chunk)
-            }
-        }
-    }
-}
-
 /// Admits and inserts judged `candidates`, the first of which is record `index` of the
 /// batch that starts at log position `first`.
 fn place(
     look: &mut TxLookup<'_, '_>,
-    candidates: &[admit::Candidate<'_>],
+    candidates: &[backend::Candidate<'_>],
     index: usize,
     first: u64,
 ) -> Result<(), StoreError> {
     for (i, c) in candidates.iter().enumerate() {
         let index = index + i;
-        if let Err(conflict) = admit::admit(c, look)? {
-            return Err(StoreError::Refused {
-                index,
-                subject: c.subject().cloned(),
-                record: c.id,
-                conflict,
-            });
+        if let Err(conflict) = backend::admit(c, look)? {
+            return Err(c.refused(index, conflict));
         }
-        if let Ok(body) = &c.body {
-            insert(look, c.record, c.id, body, first + index as u64)?;
+        if let Some(body) = c.body() {
+            insert(look, c.record(), c.id(), body, first + index as u64)?;
         }
     }
     Ok(())

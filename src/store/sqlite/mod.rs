@@ -25,7 +25,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
-use super::admit;
+use super::backend;
 use super::{ChainTip, LineageEdge, Store, StoreError};
 use crate::id::SubjectId;
 use crate::record::{RecordBody, RecordId, SignedRecord};
