@@ -57,3 +57,25 @@ pub fn fresh_db(test: &str) -> Option<String> {
         .unwrap();
     Some(with_db(&url, &db))
 }
+
+/// Waits until `client`'s database has no session but `client`'s own and those of
+/// `PgStore`s opened in this process are idle: a killed writer's server session has ended
+/// (rolled back, or committed a COMMIT it had received).
+pub fn settle(client: &mut postgres::Client) {
+    for _ in 0..6_000 {
+        let busy: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND state IS DISTINCT FROM 'idle'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if busy == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("a killed writer's session is still busy after 30 s");
+}
