@@ -142,9 +142,48 @@ impl Statements {
     }
 }
 
+/// A server error, shown with the server's own message (a bare `postgres::Error` shows
+/// only "db error" for those).
+#[derive(Debug)]
+struct ServerError {
+    text: String,
+    inner: postgres::Error,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
+    }
+}
+
 #[allow(clippy::needless_pass_by_value, reason = "used as `map_err(backend)`")]
 pub(crate) fn backend(e: postgres::Error) -> StoreError {
-    StoreError::backend(e)
+    let text = match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!(
+                "PostgreSQL {}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
+            if let Some(detail) = db.detail() {
+                text.push_str(": ");
+                text.push_str(detail);
+            }
+            text
+        }
+        None => match std::error::Error::source(&e) {
+            Some(cause) => format!("PostgreSQL: {e}: {cause}"),
+            None => format!("PostgreSQL: {e}"),
+        },
+    };
+    StoreError::backend(ServerError { text, inner: e })
 }
 
 /// Whether `location` names a PostgreSQL server (a `postgres://` or `postgresql://` URL)
@@ -309,9 +348,12 @@ fn connect(url: &str) -> Result<(Client, String), StoreError> {
         source: format!("not a PostgreSQL connection string: {e}").into(),
     })?;
     let place = place_of(&config);
-    let mut client = config.connect(NoTls).map_err(|e| StoreError::Backend {
-        file: Some(PathBuf::from(&place)),
-        source: Box::new(e),
+    let mut client = config.connect(NoTls).map_err(|e| match backend(e) {
+        StoreError::Backend { source, .. } => StoreError::Backend {
+            file: Some(PathBuf::from(&place)),
+            source,
+        },
+        other => other,
     })?;
     let sync: String = client
         .query_one("SHOW synchronous_commit", &[])

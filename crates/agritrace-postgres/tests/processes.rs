@@ -259,3 +259,154 @@ fn sigkill_mid_batch_loses_nothing_and_writes_no_half_batch() {
     assert!(none > 0, "some kills landed mid-batch");
     assert!(unique.len() > 1_000, "the writers made progress");
 }
+
+/// Polls `f` until it holds (the replica replaying, the standby connecting), for a minute.
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..1_200 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A trace as JSON, without its timing.
+fn trace_json(store: &PgStore, id: &SubjectId) -> serde_json::Value {
+    let t = trace(store, &trust(&keys()), &Policy::livestock(), id).unwrap();
+    let mut v = serde_json::to_value(&t).unwrap();
+    v["verification"]["millis"] = serde_json::Value::Null;
+    v
+}
+
+/// A primary and a streaming replica (`pg_basebackup`, synchronous replication). Traces are
+/// served from the replica; then, during an append load from four writer processes, the
+/// primary is stopped with `pg_ctl stop -m immediate` and the replica promoted: every
+/// record acknowledged before the stop is on it, no batch is half there, and the ledger
+/// verifies.
+#[test]
+fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
+    let Some(bin) = support::server_binaries("failover") else {
+        return;
+    };
+    let base = std::env::temp_dir().join(format!("agritrace-failover-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut primary = support::Cluster::new(&bin, base.join("primary"));
+    let mut replica = support::Cluster::new(&bin, base.join("replica"));
+    primary.own(&base);
+    let data = primary.dir.display().to_string();
+    primary.tool(
+        "initdb",
+        &["-D", &data, "-U", "agritrace", "-A", "trust", "-E", "UTF8", "--locale=C"],
+    );
+    primary.configure(&format!(
+        "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+         wal_level = replica\nmax_wal_senders = 4\nfsync = on\nsynchronous_commit = on",
+        primary.port,
+        base.display()
+    ));
+    primary.start();
+    let mut admin = postgres::Client::connect(&primary.url("postgres"), postgres::NoTls).unwrap();
+    admin.batch_execute("CREATE DATABASE ledger").unwrap();
+    let store = create(&primary.url("ledger"));
+    store.append_batch(&lineage_set(&keys())).unwrap();
+
+    // The replica: a base backup that follows the primary, named so the primary can wait
+    // for it; then the primary makes every commit wait for it.
+    let rdata = replica.dir.display().to_string();
+    replica.tool(
+        "pg_basebackup",
+        &[
+            "-D", &rdata, "-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", "agritrace",
+            "-R", "-X", "stream", "-c", "fast",
+        ],
+    );
+    replica.configure(&format!("port = {}", replica.port));
+    // After the line `pg_basebackup -R` wrote to postgresql.auto.conf (read last), so this
+    // one, with the name, is the one that counts.
+    replica.configure_auto(&format!(
+        "primary_conninfo = 'host=127.0.0.1 port={} user=agritrace application_name=replica1'",
+        primary.port
+    ));
+    replica.start();
+    admin
+        .batch_execute("ALTER SYSTEM SET synchronous_standby_names = 'replica1'")
+        .unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    wait_for("the replica to be synchronous", || {
+        admin
+            .query("SELECT 1 FROM pg_stat_replication WHERE application_name = 'replica1' AND sync_state = 'sync'", &[])
+            .map(|rows| !rows.is_empty())
+            .unwrap_or(false)
+    });
+
+    // Traces from the replica, once it has replayed what the primary holds.
+    let standby = PgStore::open(&replica.url("ledger")).unwrap();
+    wait_for("the replica to replay", || {
+        standby.len().unwrap() == store.len().unwrap()
+    });
+    for s in [pig(), cut(), pack()] {
+        assert_eq!(trace_json(&standby, &s), trace_json(&store, &s), "{s}");
+    }
+    let refused = standby.append(&build(&other_pig(), 0, life(&keys()))[0]);
+    assert!(
+        refused.as_ref().err().is_some_and(|e| e.to_string().contains("read-only")),
+        "a standby refuses appends: {refused:?}"
+    );
+    drop(standby);
+
+    // Load, then the primary stops as if the machine died.
+    let url = primary.url("ledger");
+    let children: Vec<_> = (0..4).map(|w| child("crash", &url, w)).collect();
+    let readers: Vec<_> = children
+        .into_iter()
+        .map(|mut c| {
+            let out = c.stdout.take().unwrap();
+            (c, std::thread::spawn(move || said(out)))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(2_500));
+    drop(store);
+    drop(admin);
+    primary.stop("immediate");
+    let mut said_all = Vec::new();
+    for (mut c, reader) in readers {
+        let _ = c.kill();
+        c.wait().unwrap();
+        said_all.push(reader.join().unwrap());
+    }
+    replica.tool("pg_ctl", &["-D", &rdata, "-w", "promote"]);
+
+    let promoted = PgStore::open(&replica.url("ledger")).unwrap();
+    let acked: Vec<RecordId> = said_all.iter().flat_map(|s| s.acked.iter().copied()).collect();
+    for id in &acked {
+        assert!(promoted.get(id).unwrap().is_some(), "acknowledged {id} is not on the replica");
+    }
+    for s in &said_all {
+        if let Some((first, last)) = s.tried {
+            assert_eq!(
+                promoted.get(&first).unwrap().is_some(),
+                promoted.get(&last).unwrap().is_some(),
+                "half a batch is on the replica"
+            );
+        }
+    }
+    let mut subjects = shared_subjects();
+    subjects.extend((0..4).map(own_subject));
+    suite::check_no_loss(&promoted, &subjects, acked.iter().copied());
+    promoted.check_integrity().unwrap();
+    verifies(&promoted);
+    // The promoted server takes appends.
+    let next = build(&other_pig(), 0, life(&keys()));
+    promoted.append_batch(&next[..3]).unwrap();
+    let _ = writeln!(
+        std::io::stderr(),
+        "failover: {} appends acknowledged by the primary before `pg_ctl stop -m immediate`, all on the promoted replica ({} records)",
+        acked.len(),
+        promoted.len().unwrap()
+    );
+    assert!(acked.len() > 500, "the writers made progress before the stop");
+    drop(promoted);
+    replica.stop("fast");
+    let _ = std::fs::remove_dir_all(&base);
+}
