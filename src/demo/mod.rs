@@ -133,9 +133,21 @@ impl DemoConfig {
             Some(p) => SqliteStore::create(p, operator.verifier())?,
             None => SqliteStore::create_in_memory(operator.verifier())?,
         };
+        self.grant_demo_keys(&store)?;
+        Ok(store)
+    }
+
+    /// Grants every demo key in `store` (of any backend, created pinning
+    /// [`DemoConfig::operator`]), as one statement by the demo operator dated 2020-01-01:
+    /// what [`DemoConfig::create_store`] does after creating its SQLite store.
+    ///
+    /// # Errors
+    /// The store's errors ([`StoreError::Trust`] when it pins another operator key).
+    pub fn grant_demo_keys<S: Store + ?Sized>(&self, store: &S) -> Result<(), StoreError> {
+        let operator = self.operator().map_err(StoreError::backend)?;
         let since = Timestamp::at_start_of(Day::from_days_since_epoch(18_262));
         store.update_trust(&operator, since, TrustChange::all_of(&self.trust()))?;
-        Ok(store)
+        Ok(())
     }
 
     /// All records of pig `i` and what was made from it (cuts, then packs), in an order

@@ -276,6 +276,75 @@ pub trait Store {
     }
 }
 
+/// A store chosen at run time: `Box<dyn Store + Send + Sync>` holds a SQLite store or a
+/// server-backed one (`crates/agritrace-postgres`) behind one type, and is itself a
+/// [`Store`] (so it streams, traces and verifies like either).
+///
+/// # Example
+/// ```
+/// use agritrace::{LogSigner, Signer, SqliteStore, Store};
+/// let operator = LogSigner::new("coop.example/log", Signer::from_seed([7; 32]))?;
+/// let store: Box<dyn Store + Send + Sync> =
+///     Box::new(SqliteStore::create_in_memory(operator.verifier())?);
+/// assert_eq!(store.stream(100).count(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn append(&self, record: &SignedRecord) -> Result<u64, StoreError> {
+        (**self).append(record)
+    }
+    fn append_batch(&self, records: &[SignedRecord]) -> Result<u64, StoreError> {
+        (**self).append_batch(records)
+    }
+    fn chain(&self, subject: &SubjectId) -> Result<Vec<SignedRecord>, StoreError> {
+        (**self).chain(subject)
+    }
+    fn tip(&self, subject: &SubjectId) -> Result<Option<ChainTip>, StoreError> {
+        (**self).tip(subject)
+    }
+    fn get(&self, id: &RecordId) -> Result<Option<(u64, SignedRecord)>, StoreError> {
+        (**self).get(id)
+    }
+    fn read_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, SignedRecord)>, StoreError> {
+        (**self).read_log(from, limit)
+    }
+    fn len(&self) -> Result<u64, StoreError> {
+        (**self).len()
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        (**self).is_empty()
+    }
+    fn subjects(&self) -> Result<Vec<SubjectId>, StoreError> {
+        (**self).subjects()
+    }
+    fn children_count(&self, subject: &SubjectId) -> Result<u64, StoreError> {
+        (**self).children_count(subject)
+    }
+    fn check_integrity(&self) -> Result<(), StoreError> {
+        (**self).check_integrity()
+    }
+    fn trust_history(&self) -> Result<TrustHistory, StoreError> {
+        (**self).trust_history()
+    }
+    fn apply_trust(&self, note: &str) -> Result<TrustStatement, StoreError> {
+        (**self).apply_trust(note)
+    }
+    fn update_trust(
+        &self,
+        operator: &LogSigner,
+        time: Timestamp,
+        changes: Vec<TrustChange>,
+    ) -> Result<TrustStatement, StoreError> {
+        (**self).update_trust(operator, time, changes)
+    }
+    fn children(&self, subject: &SubjectId) -> Result<Vec<LineageEdge>, StoreError> {
+        (**self).children(subject)
+    }
+    fn parents(&self, subject: &SubjectId) -> Result<Vec<LineageEdge>, StoreError> {
+        (**self).parents(subject)
+    }
+}
+
 /// Reads a store's log in pages; see [`Store::stream`].
 pub struct LogStream<'s, S> {
     store: &'s S,

@@ -5,13 +5,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use agritrace::{
-    Chain, Conflict, Event, SignedRecord, Signer, SqliteStore, Store as _, StoreError, SubjectId,
+    Chain, Conflict, Event, SignedRecord, Signer, Store as _, StoreError, SubjectId,
     Timestamp,
 };
 use clap::Args;
 use serde::Deserialize;
 
-use crate::output::{note, open_store};
+use crate::output::{AnyStore, note, open_store};
 use crate::{Failure, Global, Outcome, keyfile};
 
 /// Longest line read, in bytes: far above any event (a record body is at most 16 KiB, `MAX_BODY_LEN`).
@@ -112,7 +112,7 @@ pub fn append(g: &Global, a: &AppendArgs) -> Result<Outcome, Failure> {
 
 /// Line by line, each appended on its own; bad lines reported and skipped.
 fn keep_going(
-    store: &SqliteStore,
+    store: &AnyStore,
     signer: &Signer,
     lines: &[(usize, String)],
     source: &str,
@@ -224,7 +224,7 @@ fn parse(text: &str) -> Result<Line, String> {
 /// Signs `line` as the next record of its subject: from the store's tip the first time,
 /// then from the records signed before it in this input.
 fn sign(
-    store: &SqliteStore,
+    store: &AnyStore,
     chains: &mut HashMap<SubjectId, Chain>,
     signer: &Signer,
     line: Line,

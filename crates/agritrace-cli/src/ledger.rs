@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{
-    FrameError, LEDGER_MAGIC, LedgerReader, LedgerVerifier, Policy, SignedRecord, SqliteStore,
+    FrameError, LEDGER_MAGIC, LedgerReader, LedgerVerifier, Policy, SignedRecord,
     Store as _, StoreError, StreamError, SubjectId, TraceError, VerifyError, lineage_closure,
     thousands,
 };
@@ -15,7 +15,7 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::output::{history, interactive, note, open_store, parse_id};
+use crate::output::{AnyStore, create_store, history, interactive, note, open_store, parse_id, store_exists};
 use crate::progress::{self, BytesRead, Counted, Counter};
 use crate::{Failure, Global, Outcome};
 
@@ -189,7 +189,7 @@ pub fn export(g: &Global, a: &ExportArgs) -> Result<Outcome, Failure> {
 /// The records of `id` and its lineage (what a trace of it reads), in log order, so a file
 /// of them verifies and imports as it stands.
 pub fn subject_records(
-    store: &SqliteStore,
+    store: &AnyStore,
     id: &SubjectId,
     path: &std::path::Path,
 ) -> Result<Vec<SignedRecord>, Failure> {
@@ -464,13 +464,15 @@ pub fn demo(g: &Global, a: &DemoArgs) -> Result<Outcome, Failure> {
         ..DemoConfig::new(a.seed)
     };
     let key_path = g.operator_key_path();
-    if g.store.exists() {
+    if store_exists(&g.store) {
         return Err(Failure::error(format!(
             "{} exists; the demo builds only into a new store",
             g.store.display()
         )));
     }
-    let store: SqliteStore = cfg.create_store(Some(&g.store))?;
+    let operator = cfg.operator().map_err(|e| Failure::error(e.to_string()))?;
+    let store = create_store(&g.store, operator.verifier())?;
+    cfg.grant_demo_keys(&store)?;
     crate::keyfile::write(
         &key_path,
         agritrace::demo::DEMO_ORIGIN,

@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 
 use agritrace::{
-    LogPolicy, LogSigner, MerkleTree, Policy, Signer, SqliteStore, TraceBundle, TreeHash,
+    LogPolicy, LogSigner, MerkleTree, Policy, Signer, TraceBundle, TreeHash,
     VerifierKey, Witness, read_bundle_file, sync_tree, verify_bundle,
 };
 use clap::{Args, Subcommand};
 
-use crate::output::{history, now, open_store, parse_id, write_atomically};
+use crate::output::{
+    AnyStore, create_store, history, now, open_store, parse_id, store_exists, write_atomically,
+};
 use crate::trust::operator;
 use crate::{Failure, Global, Outcome, keyfile};
 
@@ -22,7 +24,7 @@ pub struct InitArgs {
 }
 
 pub fn init(g: &Global, a: &InitArgs) -> Result<Outcome, Failure> {
-    if g.store.exists() {
+    if store_exists(&g.store) {
         return Err(Failure::error(format!(
             "{} already exists; init creates a new store",
             g.store.display()
@@ -33,7 +35,7 @@ pub fn init(g: &Global, a: &InitArgs) -> Result<Outcome, Failure> {
     let log = LogSigner::new(&a.origin, Signer::from_seed(*signer.seed()))
         .map_err(|e| Failure::error(format!("--origin {:?}: {e}", a.origin)))?;
     keyfile::write(&key_path, &a.origin, &signer)?;
-    if let Err(e) = SqliteStore::create(&g.store, log.verifier()) {
+    if let Err(e) = create_store(&g.store, log.verifier()) {
         // Leave nothing half made: the key belongs to the store that was not created.
         let _ = std::fs::remove_file(&key_path);
         return Err(e.into());
@@ -145,7 +147,7 @@ pub fn bundle(g: &Global, c: BundleCommand) -> Result<Outcome, Failure> {
 }
 
 /// The store's tree and a checkpoint the operator signs for its current size.
-fn signed_head(store: &SqliteStore, log: &LogSigner) -> Result<(MerkleTree, String), Failure> {
+fn signed_head(store: &AnyStore, log: &LogSigner) -> Result<(MerkleTree, String), Failure> {
     let mut tree = MerkleTree::new();
     let size = sync_tree(&mut tree, store)?;
     let root = tree.root(size).map_err(Failure::error)?;

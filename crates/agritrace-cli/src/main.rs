@@ -47,16 +47,18 @@ struct Cli {
 /// Options every command takes.
 #[derive(Args, Clone)]
 pub struct Global {
-    /// The store file.
+    /// The store: a SQLite file, or a PostgreSQL database as a libpq URL
+    /// (`postgres://user@host:port/db`).
     #[arg(
         long,
         global = true,
         env = "AGRITRACE_STORE",
         default_value = "agritrace.sqlite",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub store: PathBuf,
-    /// The operator (log) key file [default: the store path with `.operator.key`].
+    /// The operator (log) key file [default: the store path with `.operator.key`; for a
+    /// PostgreSQL store, `<database>.operator.key` in the current directory].
     #[arg(long, global = true, value_name = "FILE")]
     pub operator_key: Option<PathBuf>,
     /// Print only results and errors: no progress bars or notes.
@@ -67,6 +69,15 @@ pub struct Global {
 impl Global {
     /// The operator key file: given, or next to the store.
     pub fn operator_key_path(&self) -> PathBuf {
+        if let (None, Some(url)) = (&self.operator_key, self.store.to_str())
+            && agritrace_postgres::is_postgres_url(url)
+        {
+            let db = url.split('?').next().unwrap_or(url).rsplit('/').next();
+            let db = db
+                .filter(|d| !d.is_empty() && !d.contains(['@', ':']))
+                .unwrap_or("agritrace");
+            return PathBuf::from(format!("{db}.operator.key"));
+        }
         self.operator_key.clone().unwrap_or_else(|| {
             let mut name = self
                 .store

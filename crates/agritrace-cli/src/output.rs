@@ -4,7 +4,9 @@ use std::fmt::Display;
 use std::io::IsTerminal as _;
 use std::path::Path;
 
-use agritrace::{SqliteStore, Store as _, StoreError, TrustHistory};
+use agritrace::tlog::VerifierKey;
+use agritrace::{SqliteStore, Store, StoreError, TrustHistory};
+use agritrace_postgres::{PgStore, is_postgres_url};
 
 /// A command that ran to its end.
 pub enum Outcome {
@@ -70,8 +72,43 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// A store of either kind: a SQLite file, or a PostgreSQL database (`--store postgres://…`).
+pub type AnyStore = Box<dyn Store + Send + Sync>;
+
+/// The PostgreSQL connection string `--store` gives, when it is one.
+fn server_url(store: &Path) -> Option<&str> {
+    store.to_str().filter(|s| is_postgres_url(s))
+}
+
+/// Whether a store is already there: a file, or a store in the server's database (a
+/// server that cannot be reached says so when the store is created).
+pub fn store_exists(store: &Path) -> bool {
+    match server_url(store) {
+        Some(url) => PgStore::open(url).is_ok(),
+        None => store.exists(),
+    }
+}
+
+/// Creates a store at `--store`: a new SQLite file, or the schema in a PostgreSQL database.
+pub fn create_store(store: &Path, operator: &VerifierKey) -> Result<AnyStore, StoreError> {
+    Ok(match server_url(store) {
+        Some(url) => Box::new(PgStore::create(url, operator)?),
+        None => Box::new(SqliteStore::create(store, operator)?),
+    })
+}
+
 /// Opens an existing store, naming the path and how to create one when there is none.
-pub fn open_store(path: &Path) -> Result<SqliteStore, Failure> {
+pub fn open_store(path: &Path) -> Result<AnyStore, Failure> {
+    if let Some(url) = server_url(path) {
+        return PgStore::open(url)
+            .map(|s| Box::new(s) as AnyStore)
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => Failure::error(e).with(
+                    "create one in that database with `agritrace init --store postgres://…`",
+                ),
+                other => Failure::from(other),
+            });
+    }
     if path.is_dir() {
         return Err(Failure::error(format!(
             "{} is a directory, not a store file",
@@ -79,7 +116,7 @@ pub fn open_store(path: &Path) -> Result<SqliteStore, Failure> {
         ))
         .with("give the store file with --store PATH (or AGRITRACE_STORE)"));
     }
-    SqliteStore::open(path).map_err(|e| match e {
+    SqliteStore::open(path).map(|s| Box::new(s) as AnyStore).map_err(|e| match e {
         StoreError::NotFound(_) => Failure::error(e)
             .with("create one with `agritrace init`, or give --store PATH (or AGRITRACE_STORE)"),
         other => Failure::from(other),
@@ -87,7 +124,7 @@ pub fn open_store(path: &Path) -> Result<SqliteStore, Failure> {
 }
 
 /// The store's trust history, or a clear failure for a store without an operator.
-pub fn history(store: &SqliteStore, path: &Path) -> Result<TrustHistory, Failure> {
+pub fn history(store: &AnyStore, path: &Path) -> Result<TrustHistory, Failure> {
     store.trust_history().map_err(|e| match e {
         StoreError::NoOperator => Failure::error(format!(
             "the store {} has no operator key, so it keeps no trust",

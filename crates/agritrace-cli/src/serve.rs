@@ -53,7 +53,7 @@ fn read_wasm(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
 }
 
 pub fn serve(g: &Global, a: &ServeArgs) -> Result<Outcome, Failure> {
-    if a.demo && !g.store.exists() {
+    if a.demo && !crate::output::store_exists(&g.store) {
         crate::ledger::demo(g, &crate::ledger::DemoArgs::default())?;
     }
     let store = open_store(&g.store)?;

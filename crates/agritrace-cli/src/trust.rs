@@ -2,11 +2,11 @@
 //! key signs (docs/FORMAT.md §10).
 
 use agritrace::trust::TrustChange;
-use agritrace::{KeyGrant, LogSigner, Role, SqliteStore, Store as _, Text};
+use agritrace::{KeyGrant, LogSigner, Role, Store as _, Text};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::output::{history, now, open_store, parse_time};
+use crate::output::{AnyStore, history, now, open_store, parse_time};
 use crate::{Failure, Global, Outcome, keyfile};
 
 #[derive(Subcommand)]
@@ -117,14 +117,14 @@ pub fn run(g: &Global, c: TrustCommand) -> Result<Outcome, Failure> {
 }
 
 /// Signs `changes` with the operator key and applies them to the store.
-fn change(g: &Global, store: &SqliteStore, changes: Vec<TrustChange>) -> Result<(), Failure> {
+fn change(g: &Global, store: &AnyStore, changes: Vec<TrustChange>) -> Result<(), Failure> {
     let operator = operator(g, store)?;
     store.update_trust(&operator, now(), changes)?;
     Ok(())
 }
 
 /// The operator key, checked against the key the store pins.
-pub fn operator(g: &Global, store: &SqliteStore) -> Result<LogSigner, Failure> {
+pub fn operator(g: &Global, store: &AnyStore) -> Result<LogSigner, Failure> {
     let path = g.operator_key_path();
     let (origin, signer) = keyfile::read(&path)?;
     let log = LogSigner::new(&origin, signer)
@@ -152,7 +152,7 @@ struct Listed {
     revoked_at: Option<agritrace::Timestamp>,
 }
 
-fn list(g: &Global, store: &SqliteStore, json: bool) -> Result<(), Failure> {
+fn list(g: &Global, store: &AnyStore, json: bool) -> Result<(), Failure> {
     let h = history(store, &g.store)?;
     let trust = h.trust();
     let keys: Vec<Listed> = trust

@@ -23,9 +23,11 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A scratch directory with a store in it, removed when dropped.
+/// A scratch directory with a store in it (a file there, or a PostgreSQL database named by
+/// `AGRITRACE_STORE`), removed when dropped.
 struct Site {
     dir: PathBuf,
+    store: Option<String>,
 }
 
 impl Drop for Site {
@@ -80,7 +82,7 @@ impl Site {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        Self { dir }
+        Self { dir, store: None }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -93,6 +95,9 @@ impl Site {
             .args(args)
             .env_remove("AGRITRACE_STORE")
             .stdin(Stdio::null());
+        if let Some(store) = &self.store {
+            c.env("AGRITRACE_STORE", store);
+        }
         c
     }
 
@@ -125,7 +130,13 @@ impl Site {
 
     /// A store with a farm, a scale and a vet trusted, and the example week appended.
     fn with_week(name: &str) -> (Self, String) {
-        let s = Self::new(name);
+        Self::with_week_in(name, None)
+    }
+
+    /// As [`Site::with_week`], in the store `store` names when given.
+    fn with_week_in(name: &str, store: Option<String>) -> (Self, String) {
+        let mut s = Self::new(name);
+        s.store = store;
         let vkey = s
             .run(&["init", "--origin", "log.test-coop.example/pigs"])
             .ok()
@@ -264,6 +275,58 @@ fn a_ledger_from_init_to_an_offline_bundle() {
     ])
     .code(1)
     .says("REJECTED pig.bundle");
+}
+
+#[path = "../../agritrace-postgres/tests/support/mod.rs"]
+mod pg;
+
+/// The same commands on a PostgreSQL store (`--store postgres://…`, here through
+/// `AGRITRACE_STORE`), when the tests have a server.
+#[test]
+fn a_postgres_store_takes_the_same_commands() {
+    let Some(url) = pg::fresh_db("cli") else {
+        return;
+    };
+    let (s, vkey) = Site::with_week_in("pg", Some(url.clone()));
+    assert!(s.path("agritrace_test_cli.operator.key").exists());
+    s.run(&["verify"])
+        .ok()
+        .says("/agritrace_test_cli: 19 records in 1 chains");
+    s.run(&["trace", PIG])
+        .ok()
+        .says("VERIFICATION: VERIFIED — 19 records in 1 chains");
+    s.run(&["trust", "list"]).ok().says("3 keys, 3 trust statements");
+    s.run(&["bundle", "export", PIG, "pig.bundle"]).ok();
+    s.run(&["bundle", "verify", "pig.bundle", "--log-key", &vkey])
+        .ok()
+        .says("VERIFIED pig.bundle");
+    // Out of PostgreSQL, into a SQLite file that trusts the same keys.
+    s.run(&["export", "all.ledger"])
+        .ok()
+        .says("exported 19 records");
+    s.run(&["init"])
+        .code(1)
+        .says("already exists");
+    let mut file = Site::new("pg-file");
+    file.store = Some(s.path("copy.sqlite").display().to_string());
+    file.run(&["init"]).ok();
+    for (key, role) in [("farm.key", "Farm"), ("scale.key", "Device"), ("vet.key", "Vet")] {
+        let key = s.path(key).display().to_string();
+        file.run(&["trust", "grant", &key, "--party", "p", "--role", role, "--from", "2026-01-01"])
+            .ok();
+    }
+    file.run(&["import", s.path("all.ledger").to_str().unwrap()])
+        .ok()
+        .says("imported 19 of 19 records");
+    file.run(&["verify"]).ok().says("19 records in 1 chains");
+    // A database without a store says so, and how to make one.
+    let mut missing = Site::new("pg-missing");
+    missing.store = Some(pg::with_db(&url, "postgres"));
+    missing
+        .run(&["verify"])
+        .code(1)
+        .says("no store at postgres://")
+        .says("agritrace init --store postgres://");
 }
 
 #[test]

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use agritrace::{
-    LedgerReader, LogSigner, MerkleTree, Policy, SignedRecord, SqliteStore, Store, StoreError,
+    LedgerReader, LogSigner, MerkleTree, Policy, SignedRecord, Store, StoreError,
     SubjectId, Trace, TraceBundle, TraceError, TraceFailure, sync_tree, write_ledger,
 };
 use axum::Router;
@@ -53,7 +53,8 @@ const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the service serves from.
 pub struct Service {
-    store: Arc<SqliteStore>,
+    /// A SQLite or a PostgreSQL store (or any other), chosen at run time.
+    store: Box<dyn Store + Send + Sync>,
     operator: Option<LogSigner>,
     public_url: String,
     cache: Option<Mutex<HashMap<SubjectId, Cached>>>,
@@ -117,13 +118,13 @@ impl Service {
     /// routes answer 503); `public_url` is the base of the pages' own URLs and QR codes;
     /// `cache` keeps verified traces until the log grows, for at most a minute.
     pub fn new(
-        store: SqliteStore,
+        store: impl Store + Send + Sync + 'static,
         operator: Option<LogSigner>,
         public_url: &str,
         cache: bool,
     ) -> Self {
         Self {
-            store: Arc::new(store),
+            store: Box::new(store),
             operator,
             public_url: public_url.trim_end_matches('/').to_owned(),
             cache: cache.then(|| Mutex::new(HashMap::new())),
@@ -149,7 +150,7 @@ impl Service {
     }
 
     /// The store served.
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &(dyn Store + Send + Sync) {
         &self.store
     }
 
@@ -169,7 +170,7 @@ impl Service {
         let result = Arc::new(Verified {
             rendered: Mutex::new(HashMap::new()),
             at: now_utc(),
-            result: agritrace::trace(&*self.store, &trust, &Policy::livestock(), id).map_err(|e| {
+            result: agritrace::trace(&self.store, &trust, &Policy::livestock(), id).map_err(|e| {
                 match e {
                     TraceError::NotFound(_) => Failure::NotFound,
                     TraceError::Verify(f) => Failure::Verify(f),
@@ -203,7 +204,7 @@ impl Service {
             return Err(no_operator());
         };
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        let size = sync_tree(&mut log.tree, &*self.store).map_err(server_error)?;
+        let size = sync_tree(&mut log.tree, &self.store).map_err(server_error)?;
         if let Some((s, note)) = &log.checkpoint
             && *s == size
         {
@@ -533,7 +534,7 @@ async fn bundle(State(s): Shared, Path(path): Path<String>) -> Response {
             .trust()
             .clone();
         let log = svc.log.lock().unwrap_or_else(PoisonError::into_inner);
-        match TraceBundle::export(&*svc.store, &log.tree, &note, op, &trust, &id) {
+        match TraceBundle::export(&svc.store, &log.tree, &note, op, &trust, &id) {
             Ok(b) => b.to_bytes().map_err(server_error),
             Err(agritrace::BundleError::Trace(e)) if matches!(*e, TraceError::NotFound(_)) => Err(
                 text(StatusCode::NOT_FOUND, format!("no records for {id}\n")),
