@@ -319,7 +319,7 @@ fn a_postgres_store_takes_the_same_commands() {
     missing.store = Some(pg::with_db(&url, "postgres"));
     missing
         .run(&["verify"])
-        .code(1)
+        .code(2)
         .says("no store at postgres://")
         .says("agritrace init --store postgres://");
 }
