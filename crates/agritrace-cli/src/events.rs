@@ -5,8 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use agritrace::{
-    Chain, Conflict, Event, SignedRecord, Signer, Store as _, StoreError, SubjectId,
-    Timestamp,
+    Chain, Conflict, Event, SignedRecord, Signer, Store as _, StoreError, SubjectId, Timestamp,
 };
 use clap::Args;
 use serde::Deserialize;

@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use agritrace::demo::DemoConfig;
 use agritrace::{
-    FrameError, LEDGER_MAGIC, LedgerReader, LedgerVerifier, Policy, SignedRecord,
-    Store as _, StoreError, StreamError, SubjectId, TraceError, VerifyError, lineage_closure,
-    thousands,
+    FrameError, LEDGER_MAGIC, LedgerReader, LedgerVerifier, Policy, SignedRecord, Store as _,
+    StoreError, StreamError, SubjectId, TraceError, VerifyError, lineage_closure, thousands,
 };
 use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::output::{AnyStore, create_store, history, interactive, note, open_store, parse_id, store_exists};
+use crate::output::{
+    AnyStore, create_store, history, interactive, note, open_store, parse_id, store_exists,
+};
 use crate::progress::{self, BytesRead, Counted, Counter};
 use crate::{Failure, Global, Outcome};
 

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use agritrace::{
-    LogPolicy, LogSigner, MerkleTree, Policy, Signer, TraceBundle, TreeHash,
-    VerifierKey, Witness, read_bundle_file, sync_tree, verify_bundle,
+    LogPolicy, LogSigner, MerkleTree, Policy, Signer, TraceBundle, TreeHash, VerifierKey, Witness,
+    read_bundle_file, sync_tree, verify_bundle,
 };
 use clap::{Args, Subcommand};
 

@@ -103,9 +103,8 @@ pub fn open_store(path: &Path) -> Result<AnyStore, Failure> {
         return PgStore::open(url)
             .map(|s| Box::new(s) as AnyStore)
             .map_err(|e| match e {
-                StoreError::NotFound(_) => Failure::error(e).with(
-                    "create one in that database with `agritrace init --store postgres://…`",
-                ),
+                StoreError::NotFound(_) => Failure::error(e)
+                    .with("create one in that database with `agritrace init --store postgres://…`"),
                 other => Failure::from(other),
             });
     }
@@ -116,11 +115,14 @@ pub fn open_store(path: &Path) -> Result<AnyStore, Failure> {
         ))
         .with("give the store file with --store PATH (or AGRITRACE_STORE)"));
     }
-    SqliteStore::open(path).map(|s| Box::new(s) as AnyStore).map_err(|e| match e {
-        StoreError::NotFound(_) => Failure::error(e)
-            .with("create one with `agritrace init`, or give --store PATH (or AGRITRACE_STORE)"),
-        other => Failure::from(other),
-    })
+    SqliteStore::open(path)
+        .map(|s| Box::new(s) as AnyStore)
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => Failure::error(e).with(
+                "create one with `agritrace init`, or give --store PATH (or AGRITRACE_STORE)",
+            ),
+            other => Failure::from(other),
+        })
 }
 
 /// The store's trust history, or a clear failure for a store without an operator.

@@ -292,7 +292,9 @@ fn a_postgres_store_takes_the_same_commands() {
     s.run(&["trace", PIG])
         .ok()
         .says("VERIFICATION: VERIFIED — 19 records in 1 chains");
-    s.run(&["trust", "list"]).ok().says("3 keys, 3 trust statements");
+    s.run(&["trust", "list"])
+        .ok()
+        .says("3 keys, 3 trust statements");
     s.run(&["bundle", "export", PIG, "pig.bundle"]).ok();
     s.run(&["bundle", "verify", "pig.bundle", "--log-key", &vkey])
         .ok()
@@ -305,10 +307,24 @@ fn a_postgres_store_takes_the_same_commands() {
     let mut file = Site::new("pg-file");
     file.store = Some(s.path("copy.sqlite").display().to_string());
     file.run(&["init"]).ok();
-    for (key, role) in [("farm.key", "Farm"), ("scale.key", "Device"), ("vet.key", "Vet")] {
+    for (key, role) in [
+        ("farm.key", "Farm"),
+        ("scale.key", "Device"),
+        ("vet.key", "Vet"),
+    ] {
         let key = s.path(key).display().to_string();
-        file.run(&["trust", "grant", &key, "--party", "p", "--role", role, "--from", "2026-01-01"])
-            .ok();
+        file.run(&[
+            "trust",
+            "grant",
+            &key,
+            "--party",
+            "p",
+            "--role",
+            role,
+            "--from",
+            "2026-01-01",
+        ])
+        .ok();
     }
     file.run(&["import", s.path("all.ledger").to_str().unwrap()])
         .ok()

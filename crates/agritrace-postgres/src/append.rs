@@ -1,9 +1,15 @@
 //! The write path. A batch is judged a chunk ahead of this thread (the core crate's
-//! [`backend::judge_ahead`]); this thread locks the log head, admits each judged chunk
-//! against what is stored (read a chunk at a time: one query for the tips, one for the
-//! lineage parents), and writes the whole batch at the end in five statements, whatever its
-//! size: records, lineage edges, tips, children counts, and the head. Round trips per
-//! batch are then about twice the chunks, not several per record.
+//! [`backend::judge_ahead`]); this thread, in one transaction, takes the trust lock shared,
+//! and for each judged chunk locks the `tips` rows of its subjects (one query), reads its
+//! lineage parents (one query), admits its records and sends them (one statement for the
+//! records, one for their lineage edges) while the helpers judge the next chunk. Then tips
+//! and children counts are written, and one last statement takes the `head` row's lock and
+//! gives the batch its log positions; `COMMIT` releases it. The global lock is held for
+//! that statement and the commit only, so writers to different subjects overlap.
+//!
+//! A writer that loses a race (another writer's uncommitted record of the same subject and
+//! seq, or a deadlock between two writers' row locks) rolls back and places the batch
+//! again, from the verdicts already judged.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,8 +17,28 @@ use agritrace::store::backend::{self, Candidate, Lookup};
 use agritrace::{ChainTip, RecordId, SignedRecord, StoreError, SubjectId, Timestamp};
 use postgres::Transaction;
 
-use crate::read::{col, position, record_id, subject, tip_of, tip_row};
-use crate::{Conn, PgStore, Statements, as_i64, backend as pg_error};
+use crate::read::{col, position, record_id, subject, tip_row};
+use crate::{Conn, PgStore, Statements, as_i64, backend as pg_error, retryable};
+
+/// Times a batch is placed again after losing a race, at most.
+const MAX_RETRIES: u32 = 100;
+
+/// Judged chunks: those placed by an earlier attempt, then the rest as they are judged.
+struct Chunks<'c, 'r> {
+    done: Vec<Vec<Candidate<'r>>>,
+    more: &'c mut dyn Iterator<Item = Vec<Candidate<'r>>>,
+}
+
+impl<'r> Chunks<'_, 'r> {
+    /// Chunk `k`, judging it if no attempt has reached it yet.
+    fn get(&mut self, k: usize) -> Option<&[Candidate<'r>]> {
+        if k == self.done.len() {
+            let next = self.more.next()?;
+            self.done.push(next);
+        }
+        self.done.get(k).map(Vec::as_slice)
+    }
+}
 
 impl PgStore {
     /// Admits `records` in one transaction, under the trust as known when it starts; if
@@ -21,36 +47,65 @@ impl PgStore {
         loop {
             let (known, trust) = self.known_trust();
             let placed = backend::judge_ahead(records, &trust, self.policy(), |judged| {
-                let mut conn = self.lock();
-                let Conn { client, st } = &mut *conn;
-                let mut tx = client.transaction().map_err(pg_error)?;
-                let head = tx.query_one(&st.lock_head, &[]).map_err(pg_error)?;
-                let first = position(col(&head, 0)?)?;
-                let stored: i64 = col(&tx.query_one(&st.trust_count, &[]).map_err(pg_error)?, 0)?;
-                if usize::try_from(stored).ok() != Some(known) {
-                    return Ok(None); // the transaction rolls back as it drops
-                }
-                let mut batch = Batch::new(&mut tx, st, first);
-                let mut index = 0;
-                for chunk in judged {
-                    batch.prefetch(&chunk)?;
-                    for (i, c) in chunk.iter().enumerate() {
-                        if let Err(conflict) = backend::admit(c, &mut batch)? {
-                            return Err(c.refused(index + i, conflict));
+                let mut chunks = Chunks {
+                    done: Vec::new(),
+                    more: judged,
+                };
+                let mut retries = 0;
+                loop {
+                    match self.place_once(&mut chunks, known) {
+                        Err(e) if retryable(&e) && retries < MAX_RETRIES => {
+                            retries += 1;
+                            std::thread::sleep(std::time::Duration::from_micros(
+                                200 * u64::from(retries),
+                            ));
                         }
-                        batch.place(c);
+                        other => return other,
                     }
-                    index += chunk.len();
                 }
-                batch.flush()?;
-                tx.commit().map_err(pg_error)?;
-                Ok(Some(first))
             })?;
             match placed {
                 Some(first) => return Ok(first),
                 None => self.reload_trust()?,
             }
         }
+    }
+
+    /// One attempt: `None` when the trust changed since the records were judged.
+    fn place_once(
+        &self,
+        chunks: &mut Chunks<'_, '_>,
+        known: usize,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.lock();
+        let Conn { client, st } = &mut *conn;
+        let mut tx = client.transaction().map_err(pg_error)?;
+        tx.query_one(&st.share_trust, &[]).map_err(pg_error)?;
+        let stored: i64 = col(&tx.query_one(&st.trust_count, &[]).map_err(pg_error)?, 0)?;
+        if usize::try_from(stored).ok() != Some(known) {
+            return Ok(None); // the transaction rolls back as it drops
+        }
+        // Where the batch would start if no one else writes: used only to name a record
+        // placed earlier in this batch when the same record comes again.
+        let base = position(col(&tx.query_one(&st.head, &[]).map_err(pg_error)?, 0)?)?;
+        let mut batch = Batch::new(&mut tx, st, base);
+        let mut index = 0;
+        let mut k = 0;
+        while let Some(chunk) = chunks.get(k) {
+            batch.prefetch(chunk)?;
+            for (i, c) in chunk.iter().enumerate() {
+                if let Err(conflict) = backend::admit(c, &mut batch)? {
+                    return Err(c.refused(index + i, conflict));
+                }
+                batch.place(c);
+            }
+            index += chunk.len();
+            k += 1;
+            batch.write_rows()?;
+        }
+        let first = batch.finish()?;
+        tx.commit().map_err(pg_error)?;
+        Ok(Some(first))
     }
 }
 
@@ -59,8 +114,10 @@ impl PgStore {
 struct Batch<'a, 't, 'r> {
     tx: &'a mut Transaction<'t>,
     st: &'a Statements,
-    /// The next log position.
+    /// The provisional log position of the next record (see `PgStore::place_once`).
     next: u64,
+    /// The IDs placed, in order: numbered by the last statement.
+    ids: Vec<Vec<u8>>,
     /// Tips read or set in this batch, each marked when newer than its row.
     tips: HashMap<SubjectId, (Option<ChainTip>, bool)>,
     /// Records looked up (`None`: not stored) or placed in this batch.
@@ -77,7 +134,6 @@ struct Batch<'a, 't, 'r> {
 /// The records table's columns, one entry per placed record.
 #[derive(Default)]
 struct Rows<'r> {
-    pos: Vec<i64>,
     id: Vec<Vec<u8>>,
     subject: Vec<String>,
     seq: Vec<i64>,
@@ -87,6 +143,16 @@ struct Rows<'r> {
     sig: Vec<&'r [u8]>,
 }
 
+/// The tips table's columns, for the rows a batch moved.
+#[derive(Default)]
+struct TipColumns {
+    subject: Vec<String>,
+    seq: Vec<i64>,
+    id: Vec<Vec<u8>>,
+    time: Vec<i64>,
+    ends: Vec<bool>,
+}
+
 /// The lineage table's columns.
 #[derive(Default)]
 struct Edges {
@@ -94,7 +160,6 @@ struct Edges {
     child_id: Vec<Vec<u8>>,
     parent_subject: Vec<String>,
     parent_id: Vec<Vec<u8>>,
-    child_pos: Vec<i64>,
     n: Vec<i32>,
 }
 
@@ -104,6 +169,7 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
             tx,
             st,
             next: first,
+            ids: Vec::new(),
             tips: HashMap::new(),
             known: HashMap::new(),
             placed: HashMap::new(),
@@ -114,8 +180,8 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
         }
     }
 
-    /// Reads, in one query each, the tips and lineage parents `chunk` needs that this batch
-    /// has not read or placed yet.
+    /// Locks and reads the tips `chunk` needs that this batch has not read or placed yet,
+    /// and reads its lineage parents, one query each.
     fn prefetch(&mut self, chunk: &[Candidate<'_>]) -> Result<(), StoreError> {
         let mut subjects: Vec<String> = Vec::new();
         let mut parents: Vec<&[u8]> = Vec::new();
@@ -136,7 +202,7 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
             }
             for row in self
                 .tx
-                .query(&self.st.tips, &[&subjects])
+                .query(&self.st.lock_tips, &[&subjects])
                 .map_err(pg_error)?
             {
                 let text: &str = col(&row, 0)?;
@@ -175,7 +241,6 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
         let id = c.id();
         let subject = body.subject();
         let text = subject.to_string();
-        let pos_i64 = i64::try_from(pos).unwrap_or(i64::MAX);
         for (n, l) in body.event().lineage().iter().enumerate() {
             if !self.seen.insert((id, l.record)) {
                 continue;
@@ -184,12 +249,11 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
             self.edges.child_id.push(id.as_bytes().to_vec());
             self.edges.parent_subject.push(l.subject.to_string());
             self.edges.parent_id.push(l.record.as_bytes().to_vec());
-            self.edges.child_pos.push(pos_i64);
             self.edges.n.push(i32::try_from(n).unwrap_or(i32::MAX));
             *self.children.entry(l.subject.clone()).or_insert(0) += 1;
         }
+        self.ids.push(id.as_bytes().to_vec());
         let rows = &mut self.rows;
-        rows.pos.push(pos_i64);
         rows.id.push(id.as_bytes().to_vec());
         rows.subject.push(text);
         rows.seq.push(i64::try_from(body.seq()).unwrap_or(i64::MAX));
@@ -203,19 +267,16 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
         self.tips.insert(subject.clone(), (Some(tip), true));
     }
 
-    /// Writes the placed rows: records, lineage, tips (before the children counts, as a
-    /// parent's row may be new in this batch), children counts, and the head.
-    fn flush(&mut self) -> Result<(), StoreError> {
-        if self.rows.pos.is_empty() {
+    /// Writes the records and lineage edges placed since the last call.
+    fn write_rows(&mut self) -> Result<(), StoreError> {
+        if self.rows.id.is_empty() {
             return Ok(());
         }
         let r = &self.rows;
         self.tx
             .execute(
                 &self.st.insert_records,
-                &[
-                    &r.pos, &r.id, &r.subject, &r.seq, &r.time, &r.ends, &r.body, &r.sig,
-                ],
+                &[&r.id, &r.subject, &r.seq, &r.time, &r.ends, &r.body, &r.sig],
             )
             .map_err(pg_error)?;
         let e = &self.edges;
@@ -228,24 +289,39 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
                         &e.child_id,
                         &e.parent_subject,
                         &e.parent_id,
-                        &e.child_pos,
                         &e.n,
                     ],
                 )
                 .map_err(pg_error)?;
         }
-        let mut t: (Vec<String>, Vec<i64>, Vec<Vec<u8>>, Vec<i64>, Vec<bool>) = Default::default();
+        self.rows = Rows::default();
+        self.edges = Edges::default();
+        Ok(())
+    }
+
+    /// Writes the rest: the last rows, tips (before the children counts, as a parent's row
+    /// may be new in this batch) and children counts; then numbers the batch under the
+    /// head's lock. Returns the first record's log position.
+    fn finish(&mut self) -> Result<u64, StoreError> {
+        self.write_rows()?;
+        if self.ids.is_empty() {
+            return Ok(self.next);
+        }
+        let mut t = TipColumns::default();
         for (s, (tip, dirty)) in &self.tips {
             if let (Some(tip), true) = (tip, dirty) {
-                t.0.push(s.to_string());
-                t.1.push(as_i64(tip.seq)?);
-                t.2.push(tip.id.as_bytes().to_vec());
-                t.3.push(tip.time.as_millis());
-                t.4.push(tip.ended);
+                t.subject.push(s.to_string());
+                t.seq.push(as_i64(tip.seq)?);
+                t.id.push(tip.id.as_bytes().to_vec());
+                t.time.push(tip.time.as_millis());
+                t.ends.push(tip.ended);
             }
         }
         self.tx
-            .execute(&self.st.upsert_tips, &[&t.0, &t.1, &t.2, &t.3, &t.4])
+            .execute(
+                &self.st.upsert_tips,
+                &[&t.subject, &t.seq, &t.id, &t.time, &t.ends],
+            )
             .map_err(pg_error)?;
         if !self.children.is_empty() {
             let (parents, added): (Vec<String>, Vec<i64>) = self
@@ -257,10 +333,12 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
                 .execute(&self.st.add_children, &[&parents, &added])
                 .map_err(pg_error)?;
         }
-        self.tx
-            .execute(&self.st.set_head, &[&as_i64(self.next)?])
+        let n = i64::try_from(self.ids.len()).unwrap_or(i64::MAX);
+        let row = self
+            .tx
+            .query_one(&self.st.log_append, &[&self.ids, &n])
             .map_err(pg_error)?;
-        Ok(())
+        position(col(&row, 0)?)
     }
 }
 
@@ -269,7 +347,13 @@ impl Lookup for Batch<'_, '_, '_> {
         if let Some((tip, _)) = self.tips.get(subject) {
             return Ok(*tip);
         }
-        let tip = tip_of(self.tx, self.st, subject)?;
+        let text = subject.to_string();
+        let tip = self
+            .tx
+            .query_opt(&self.st.lock_tip, &[&text])
+            .map_err(pg_error)?
+            .map(|row| tip_row(&row, 0, &text))
+            .transpose()?;
         self.tips.insert(subject.clone(), (tip, false));
         Ok(tip)
     }

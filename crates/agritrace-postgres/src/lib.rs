@@ -70,7 +70,8 @@ pub(crate) struct Conn {
 pub(crate) struct Statements {
     pub(crate) chain: Statement,
     pub(crate) tip: Statement,
-    pub(crate) tips: Statement,
+    pub(crate) lock_tip: Statement,
+    pub(crate) lock_tips: Statement,
     pub(crate) get: Statement,
     pub(crate) records: Statement,
     pub(crate) at_seq: Statement,
@@ -78,51 +79,72 @@ pub(crate) struct Statements {
     pub(crate) children: Statement,
     pub(crate) parents: Statement,
     pub(crate) children_count: Statement,
-    pub(crate) lock_head: Statement,
+    pub(crate) head: Statement,
+    pub(crate) share_trust: Statement,
     pub(crate) trust_count: Statement,
     pub(crate) insert_records: Statement,
     pub(crate) insert_lineage: Statement,
     pub(crate) upsert_tips: Statement,
     pub(crate) add_children: Statement,
-    pub(crate) set_head: Statement,
+    pub(crate) log_append: Statement,
+}
+
+/// The lineage columns an edge is read from, ordered as stored (by the child's log
+/// position, then its place in the child's lineage).
+macro_rules! edges_where {
+    ($column:literal) => {
+        concat!(
+            "SELECT e.child_subject, e.child_id, e.parent_subject, e.parent_id
+             FROM lineage e JOIN log l ON l.id = e.child_id
+             WHERE e.",
+            $column,
+            " = $1 ORDER BY l.pos, e.n"
+        )
+    };
 }
 
 impl Statements {
     fn prepare(c: &mut Client) -> Result<Self, postgres::Error> {
         Ok(Self {
-            chain: c.prepare("SELECT pos, body, sig FROM records WHERE subject = $1 ORDER BY seq")?,
+            chain: c.prepare("SELECT body, sig FROM records WHERE subject = $1 ORDER BY seq")?,
             tip: c.prepare("SELECT seq, id, time, ends FROM tips WHERE subject = $1")?,
-            tips: c.prepare(
-                "SELECT subject, seq, id, time, ends FROM tips WHERE subject = ANY($1::TEXT[])",
+            lock_tip: c.prepare(
+                "SELECT seq, id, time, ends FROM tips WHERE subject = $1 FOR UPDATE",
             )?,
-            get: c.prepare("SELECT pos, body, sig FROM records WHERE id = $1")?,
+            lock_tips: c.prepare(
+                "SELECT subject, seq, id, time, ends FROM tips WHERE subject = ANY($1::TEXT[])
+                 ORDER BY subject FOR UPDATE",
+            )?,
+            get: c.prepare(
+                "SELECT l.pos, r.body, r.sig FROM records r JOIN log l ON l.id = r.id
+                 WHERE r.id = $1",
+            )?,
             records: c.prepare(
-                "SELECT id, pos, subject, time FROM records WHERE id = ANY($1::BYTEA[])",
+                "SELECT r.id, l.pos, r.subject, r.time FROM records r JOIN log l ON l.id = r.id
+                 WHERE r.id = ANY($1::BYTEA[])",
             )?,
-            at_seq: c.prepare("SELECT pos, id FROM records WHERE subject = $1 AND seq = $2")?,
+            at_seq: c.prepare(
+                "SELECT l.pos, r.id FROM records r JOIN log l ON l.id = r.id
+                 WHERE r.subject = $1 AND r.seq = $2",
+            )?,
             read_log: c.prepare(
-                "SELECT pos, body, sig FROM records WHERE pos >= $1 ORDER BY pos LIMIT $2",
+                "SELECT l.pos, r.body, r.sig FROM log l JOIN records r ON r.id = l.id
+                 WHERE l.pos >= $1 ORDER BY l.pos LIMIT $2",
             )?,
-            children: c.prepare(
-                "SELECT child_subject, child_id, parent_subject, parent_id FROM lineage
-                 WHERE parent_subject = $1 ORDER BY child_pos, n",
-            )?,
-            parents: c.prepare(
-                "SELECT child_subject, child_id, parent_subject, parent_id FROM lineage
-                 WHERE child_subject = $1 ORDER BY child_pos, n",
-            )?,
+            children: c.prepare(edges_where!("parent_subject"))?,
+            parents: c.prepare(edges_where!("child_subject"))?,
             children_count: c.prepare("SELECT children FROM tips WHERE subject = $1")?,
-            lock_head: c.prepare("SELECT next_pos FROM head WHERE one = 1 FOR UPDATE")?,
+            head: c.prepare("SELECT next_pos FROM head WHERE one = 1")?,
+            share_trust: c.prepare("SELECT value FROM meta WHERE key = 'operator' FOR SHARE")?,
             trust_count: c.prepare("SELECT COUNT(*) FROM trust")?,
             insert_records: c.prepare(
-                "INSERT INTO records (pos, id, subject, seq, time, ends, body, sig)
-                 SELECT * FROM unnest($1::BIGINT[], $2::BYTEA[], $3::TEXT[], $4::BIGINT[],
-                                      $5::BIGINT[], $6::BOOLEAN[], $7::BYTEA[], $8::BYTEA[])",
+                "INSERT INTO records (id, subject, seq, time, ends, body, sig)
+                 SELECT * FROM unnest($1::BYTEA[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[],
+                                      $5::BOOLEAN[], $6::BYTEA[], $7::BYTEA[])",
             )?,
             insert_lineage: c.prepare(
-                "INSERT INTO lineage (child_subject, child_id, parent_subject, parent_id, child_pos, n)
-                 SELECT * FROM unnest($1::TEXT[], $2::BYTEA[], $3::TEXT[], $4::BYTEA[],
-                                      $5::BIGINT[], $6::INT[])",
+                "INSERT INTO lineage (child_subject, child_id, parent_subject, parent_id, n)
+                 SELECT * FROM unnest($1::TEXT[], $2::BYTEA[], $3::TEXT[], $4::BYTEA[], $5::INT[])",
             )?,
             upsert_tips: c.prepare(
                 "INSERT INTO tips (subject, seq, id, time, ends, children)
@@ -137,7 +159,20 @@ impl Statements {
                  FROM unnest($1::TEXT[], $2::BIGINT[]) AS u (s, n)
                  WHERE tips.subject = u.s",
             )?,
-            set_head: c.prepare("UPDATE head SET next_pos = $1 WHERE one = 1")?,
+            // Takes the head row's lock (held to COMMIT), numbers the records from the
+            // head on, in order, and moves the head: one statement.
+            log_append: c.prepare(
+                "WITH h AS (
+                     UPDATE head SET next_pos = next_pos + $2 WHERE one = 1
+                     RETURNING next_pos - $2 AS first
+                 ),
+                 placed AS (
+                     INSERT INTO log (pos, id)
+                     SELECT h.first + u.ord - 1, u.id
+                     FROM h, unnest($1::BYTEA[]) WITH ORDINALITY AS u (id, ord)
+                 )
+                 SELECT first FROM h",
+            )?,
         })
     }
 }
@@ -184,6 +219,27 @@ pub(crate) fn backend(e: postgres::Error) -> StoreError {
         },
     };
     StoreError::backend(ServerError { text, inner: e })
+}
+
+/// Whether `e` is a server error a writer retries: another writer's uncommitted record
+/// took the key (unique violation), a deadlock between two writers' row locks, or a
+/// serialization failure (the default isolation of some compatible servers).
+pub(crate) fn retryable(e: &StoreError) -> bool {
+    use postgres::error::SqlState;
+    let StoreError::Backend { source, .. } = e else {
+        return false;
+    };
+    source
+        .downcast_ref::<ServerError>()
+        .and_then(|s| s.inner.code())
+        .is_some_and(|c| {
+            [
+                SqlState::UNIQUE_VIOLATION,
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::T_R_SERIALIZATION_FAILURE,
+            ]
+            .contains(c)
+        })
 }
 
 /// Whether `location` names a PostgreSQL server (a `postgres://` or `postgresql://` URL)
@@ -463,10 +519,14 @@ impl Store for PgStore {
     fn apply_trust(&self, note: &str) -> Result<TrustStatement, StoreError> {
         let statement = {
             let mut conn = self.lock();
-            let Conn { client, st } = &mut *conn;
-            let mut tx = client.transaction().map_err(backend)?;
-            // The head lock orders the statement with every append.
-            tx.query_one(&st.lock_head, &[]).map_err(backend)?;
+            let mut tx = conn.client.transaction().map_err(backend)?;
+            // The operator row's exclusive lock orders the statement with every append
+            // (each holds it shared).
+            tx.query_one(
+                "SELECT value FROM meta WHERE key = 'operator' FOR UPDATE",
+                &[],
+            )
+            .map_err(backend)?;
             let history = Self::read_history(&mut tx)?.ok_or(StoreError::NoOperator)?;
             let statement = history.check(note)?;
             tx.execute(

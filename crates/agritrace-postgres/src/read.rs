@@ -79,11 +79,24 @@ impl PgStore {
             .query(&st.chain, &[&subject.to_string()])
             .map_err(backend)?
             .iter()
-            .map(|row| signed(row).map(|(_, r)| r))
+            .map(|row| {
+                let body: Vec<u8> = col(row, 0)?;
+                let sig: &[u8] = col(row, 1)?;
+                let sig = <[u8; SIGNATURE_LEN]>::try_from(sig).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "a record of {subject}: signature of {} bytes",
+                        sig.len()
+                    ))
+                })?;
+                Ok(SignedRecord::from_parts(body, sig))
+            })
             .collect()
     }
 
-    pub(crate) fn read_get(&self, id: &RecordId) -> Result<Option<(u64, SignedRecord)>, StoreError> {
+    pub(crate) fn read_get(
+        &self,
+        id: &RecordId,
+    ) -> Result<Option<(u64, SignedRecord)>, StoreError> {
         let mut conn = self.lock();
         let Conn { client, st } = &mut *conn;
         client
@@ -111,10 +124,8 @@ impl PgStore {
 
     pub(crate) fn read_len(&self) -> Result<u64, StoreError> {
         let mut conn = self.lock();
-        let row = conn
-            .client
-            .query_one("SELECT next_pos FROM head WHERE one = 1", &[])
-            .map_err(backend)?;
+        let Conn { client, st } = &mut *conn;
+        let row = client.query_one(&st.head, &[]).map_err(backend)?;
         position(col(&row, 0)?)
     }
 
@@ -125,10 +136,7 @@ impl PgStore {
             .query("SELECT subject FROM tips", &[])
             .map_err(backend)?;
         // Sorted here, byte-wise as SQLite does: the server's collation may differ.
-        let mut texts: Vec<String> = rows
-            .iter()
-            .map(|r| col(r, 0))
-            .collect::<Result<_, _>>()?;
+        let mut texts: Vec<String> = rows.iter().map(|r| col(r, 0)).collect::<Result<_, _>>()?;
         texts.sort_unstable();
         texts.iter().map(|t| subject(t, "tips")).collect()
     }
@@ -175,12 +183,20 @@ impl PgStore {
         let checks = [
             (
                 "log positions have a gap",
-                "SELECT COUNT(*) FROM (SELECT COUNT(*) AS n, MAX(pos) AS m FROM records) c
-                 WHERE n > 0 AND m + 1 != n",
+                "SELECT COUNT(*) FROM (SELECT COUNT(*) AS n, MIN(pos) AS f, MAX(pos) AS m FROM log) c
+                 WHERE n > 0 AND (f != 0 OR m + 1 != n)",
             ),
             (
-                "the log head is not the record count",
-                "SELECT COUNT(*) FROM head WHERE next_pos != (SELECT COUNT(*) FROM records)",
+                "the log head is not the log's length",
+                "SELECT COUNT(*) FROM head WHERE next_pos != (SELECT COUNT(*) FROM log)",
+            ),
+            (
+                "a record has no log position",
+                "SELECT COUNT(*) FROM records r WHERE NOT EXISTS (SELECT 1 FROM log l WHERE l.id = r.id)",
+            ),
+            (
+                "a log position names no record",
+                "SELECT COUNT(*) FROM log l WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = l.id)",
             ),
             (
                 "a subject's tip is not its newest record",

@@ -82,10 +82,7 @@ fn create_and_open() {
     let Some(url) = support::fresh_db("create_and_open") else {
         return;
     };
-    assert!(matches!(
-        PgStore::open(&url),
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(PgStore::open(&url), Err(StoreError::NotFound(_))));
     let store = PgStore::create(&url, operator().verifier()).unwrap();
     grant_all(&store, &keys());
     store.append_batch(&lineage_set(&keys())).unwrap();
@@ -106,8 +103,14 @@ fn create_and_open() {
         .unwrap()
         .to_string();
     assert!(err.contains("agritrace_no_such_db"), "{err}");
-    let err = PgStore::open("postgres://u:secret@127.0.0.1:1/x").err().unwrap().to_string();
-    assert!(!err.contains("secret") && err.contains("127.0.0.1:1/x"), "{err}");
+    let err = PgStore::open("postgres://u:secret@127.0.0.1:1/x")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        !err.contains("secret") && err.contains("127.0.0.1:1/x"),
+        "{err}"
+    );
     assert!(PgStore::open("postgres://[").is_err());
 }
 
@@ -141,7 +144,11 @@ fn traces_match_sqlite() {
         let a = json(trace(&sqlite, &trust, &policy, &s).unwrap());
         let b = json(trace(&pg, &trust, &policy, &s).unwrap());
         assert_eq!(a, b, "{s}");
-        assert_eq!(pg.children(&s).unwrap(), sqlite.children(&s).unwrap(), "{s}");
+        assert_eq!(
+            pg.children(&s).unwrap(),
+            sqlite.children(&s).unwrap(),
+            "{s}"
+        );
         assert_eq!(pg.parents(&s).unwrap(), sqlite.parents(&s).unwrap(), "{s}");
     }
     pg.check_integrity().unwrap();

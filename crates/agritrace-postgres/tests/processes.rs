@@ -177,7 +177,11 @@ fn eight_writer_processes_lose_nothing_and_never_fork() {
         acked.extend(said(c.stdout.take().unwrap()).acked);
         assert!(c.wait().unwrap().success());
     }
-    assert_eq!(acked.len(), 8 * (30 + 5 * 40), "every child acknowledged all");
+    assert_eq!(
+        acked.len(),
+        8 * (30 + 5 * 40),
+        "every child acknowledged all"
+    );
     let store = PgStore::open(&url).unwrap();
     let mut subjects = shared_subjects();
     subjects.extend((0..8).map(own_subject));
@@ -285,6 +289,7 @@ fn trace_json(store: &PgStore, id: &SubjectId) -> serde_json::Value {
 /// record acknowledged before the stop is on it, no batch is half there, and the ledger
 /// verifies.
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     let Some(bin) = support::server_binaries("failover") else {
         return;
@@ -297,7 +302,17 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     let data = primary.dir.display().to_string();
     primary.tool(
         "initdb",
-        &["-D", &data, "-U", "agritrace", "-A", "trust", "-E", "UTF8", "--locale=C"],
+        &[
+            "-D",
+            &data,
+            "-U",
+            "agritrace",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ],
     );
     primary.configure(&format!(
         "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
@@ -317,8 +332,19 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     replica.tool(
         "pg_basebackup",
         &[
-            "-D", &rdata, "-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", "agritrace",
-            "-R", "-X", "stream", "-c", "fast",
+            "-D",
+            &rdata,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &primary.port.to_string(),
+            "-U",
+            "agritrace",
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
         ],
     );
     replica.configure(&format!("port = {}", replica.port));
@@ -336,8 +362,7 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     wait_for("the replica to be synchronous", || {
         admin
             .query("SELECT 1 FROM pg_stat_replication WHERE application_name = 'replica1' AND sync_state = 'sync'", &[])
-            .map(|rows| !rows.is_empty())
-            .unwrap_or(false)
+            .is_ok_and(|rows| !rows.is_empty())
     });
 
     // Traces from the replica, once it has replayed what the primary holds.
@@ -350,7 +375,10 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     }
     let refused = standby.append(&build(&other_pig(), 0, life(&keys()))[0]);
     assert!(
-        refused.as_ref().err().is_some_and(|e| e.to_string().contains("read-only")),
+        refused
+            .as_ref()
+            .err()
+            .is_some_and(|e| e.to_string().contains("read-only")),
         "a standby refuses appends: {refused:?}"
     );
     drop(standby);
@@ -378,9 +406,15 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
     replica.tool("pg_ctl", &["-D", &rdata, "-w", "promote"]);
 
     let promoted = PgStore::open(&replica.url("ledger")).unwrap();
-    let acked: Vec<RecordId> = said_all.iter().flat_map(|s| s.acked.iter().copied()).collect();
+    let acked: Vec<RecordId> = said_all
+        .iter()
+        .flat_map(|s| s.acked.iter().copied())
+        .collect();
     for id in &acked {
-        assert!(promoted.get(id).unwrap().is_some(), "acknowledged {id} is not on the replica");
+        assert!(
+            promoted.get(id).unwrap().is_some(),
+            "acknowledged {id} is not on the replica"
+        );
     }
     for s in &said_all {
         if let Some((first, last)) = s.tried {
@@ -405,7 +439,10 @@ fn failover_to_a_synchronous_replica_loses_nothing_acknowledged() {
         acked.len(),
         promoted.len().unwrap()
     );
-    assert!(acked.len() > 500, "the writers made progress before the stop");
+    assert!(
+        acked.len() > 500,
+        "the writers made progress before the stop"
+    );
     drop(promoted);
     replica.stop("fast");
     let _ = std::fs::remove_dir_all(&base);

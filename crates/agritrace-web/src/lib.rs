@@ -25,8 +25,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use agritrace::{
-    LedgerReader, LogSigner, MerkleTree, Policy, SignedRecord, Store, StoreError,
-    SubjectId, Trace, TraceBundle, TraceError, TraceFailure, sync_tree, write_ledger,
+    LedgerReader, LogSigner, MerkleTree, Policy, SignedRecord, Store, StoreError, SubjectId, Trace,
+    TraceBundle, TraceError, TraceFailure, sync_tree, write_ledger,
 };
 use axum::Router;
 use axum::body::Bytes;

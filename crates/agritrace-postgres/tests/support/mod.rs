@@ -29,7 +29,9 @@ pub fn server(test: &str) -> Option<String> {
 
 /// `url` with its database replaced by `db`.
 pub fn with_db(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
     let host_end = base[after_scheme..]
         .find('/')
@@ -121,7 +123,9 @@ impl Cluster {
             dir,
             port: free_port(),
             bin: bin.to_owned(),
-            user: std::env::var("AGRITRACE_PG_USER").ok().filter(|u| !u.is_empty()),
+            user: std::env::var("AGRITRACE_PG_USER")
+                .ok()
+                .filter(|u| !u.is_empty()),
             running: false,
         }
     }
@@ -186,7 +190,10 @@ impl Cluster {
     pub fn start(&mut self) {
         let data = self.dir.display().to_string();
         let log = format!("{data}.log");
-        self.tool("pg_ctl", &["-D", &data, "-l", &log, "-w", "-t", "120", "start"]);
+        self.tool(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-w", "-t", "120", "start"],
+        );
         self.running = true;
     }
 
