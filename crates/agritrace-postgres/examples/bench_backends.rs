@@ -7,6 +7,7 @@
 //! cargo run --release -p agritrace-postgres --example bench_backends -- --quick  # small (CI)
 //! ... -- --json                        # one JSON object per backend
 //! ... -- --only postgres               # one backend (sqlite | postgres)
+//! ... -- --no-trace                    # appends only (no 1M-record store)
 //! ```
 //!
 //! The server URL names a database the bench may connect to in order to create its own
@@ -15,7 +16,8 @@
 //!
 //! Prints, per backend: appends/s with signing in batches of 1,000 (signing on all cores in
 //! a producer thread, one transaction per batch); appends/s of records signed beforehand,
-//! batches of 1,000; durable single-record appends/s; one writer against eight concurrent
+//! batches of 1,000; durable single-record appends/s, by one writer and by eight at once
+//! (each its own pig and connection); one writer against eight concurrent
 //! writers (each its own connection): gateways that sign their own pig's records on their
 //! thread and append batches of 100, and records signed beforehand in batches of 1,000;
 //! and the latency to trace one pig (lineage lookup, reads, verification of its chain, cuts
@@ -259,6 +261,54 @@ fn writers(b: &Backend, writers: u32, pigs: u32, sign: bool) -> Res<f64> {
     Ok(n as f64 / t.elapsed().as_secs_f64())
 }
 
+/// Durable single-record appends/s of `writers` concurrent writers, each appending `count`
+/// records (signed beforehand) to its own pig, one transaction each: what the one log head
+/// costs when every transaction is a single record.
+fn single_writers(b: &Backend, writers: u32, count: u32) -> Res<f64> {
+    let cfg = DemoConfig::new(13);
+    let name = format!("single_{writers}");
+    drop(b.fresh(&name, &cfg)?);
+    let keys = cfg.keys();
+    let chains: Vec<Vec<SignedRecord>> = (0..writers)
+        .map(|w| {
+            let mut chain = Chain::new(cfg.pig(w).ok_or("no pig")?);
+            (0..count)
+                .map(|i| {
+                    chain.append(
+                        &keys.scales[0],
+                        Timestamp::from_millis(1_767_225_600_000 + i64::from(i)),
+                        Event::Weighing { grams: 1_000 + i },
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Into::into)
+        })
+        .collect::<Res<_>>()?;
+    let handles: Vec<AnyStore> = (0..writers)
+        .map(|_| b.open(&name))
+        .collect::<Res<_>>()?;
+    let t = Instant::now();
+    std::thread::scope(|scope| -> Res<()> {
+        let spawned: Vec<_> = handles
+            .iter()
+            .zip(&chains)
+            .map(|(store, chain)| {
+                scope.spawn(move || -> Res<()> {
+                    for r in chain {
+                        store.append(r)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in spawned {
+            h.join().map_err(|_| "writer panicked")??;
+        }
+        Ok(())
+    })?;
+    Ok(f64::from(writers * count) / t.elapsed().as_secs_f64())
+}
+
 /// The store `big` of about `records` records, built once and kept.
 fn big_store(b: &Backend, records: u64) -> Res<(AnyStore, DemoConfig)> {
     // About 370 records per pig in the default demo, cuts, packs and produce included.
@@ -321,6 +371,7 @@ fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
+    let no_trace = args.iter().any(|a| a == "--no-trace");
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -341,21 +392,27 @@ fn main() -> Res<()> {
         let batch_rate = batched(b, pigs)?;
         let presigned_rate = presigned(b, pigs)?;
         let single_rate = single(b, singles)?;
+        let single_8 = single_writers(b, 8, singles / 8)?;
         let gateway_1 = writers(b, 1, writer_pigs, true)?;
         let gateway_8 = writers(b, 8, writer_pigs, true)?;
         let presigned_1 = writers(b, 1, writer_pigs, false)?;
         let presigned_8 = writers(b, 8, writer_pigs, false)?;
-        let (p50, p95, store_len, per_trace) = traces(b, size, n_traces)?;
+        let (p50, p95, store_len, per_trace) = if no_trace {
+            (0.0, 0.0, 0, 0)
+        } else {
+            traces(b, size, n_traces)?
+        };
         let name = b.name();
         if json {
             println!(
-                "{{\"backend\":\"{name}\",\"batched_appends_per_s\":{batch_rate:.0},\"presigned_appends_per_s\":{presigned_rate:.0},\"single_appends_per_s\":{single_rate:.0},\"gateway_writers_1_per_s\":{gateway_1:.0},\"gateway_writers_8_per_s\":{gateway_8:.0},\"presigned_writers_1_per_s\":{presigned_1:.0},\"presigned_writers_8_per_s\":{presigned_8:.0},\"store_records\":{store_len},\"trace_p50_ms\":{p50:.2},\"trace_p95_ms\":{p95:.2},\"records_per_trace\":{per_trace}}}"
+                "{{\"backend\":\"{name}\",\"batched_appends_per_s\":{batch_rate:.0},\"presigned_appends_per_s\":{presigned_rate:.0},\"single_appends_per_s\":{single_rate:.0},\"single_appends_8_writers_per_s\":{single_8:.0},\"gateway_writers_1_per_s\":{gateway_1:.0},\"gateway_writers_8_per_s\":{gateway_8:.0},\"presigned_writers_1_per_s\":{presigned_1:.0},\"presigned_writers_8_per_s\":{presigned_8:.0},\"store_records\":{store_len},\"trace_p50_ms\":{p50:.2},\"trace_p95_ms\":{p95:.2},\"records_per_trace\":{per_trace}}}"
             );
         } else {
             println!("{name}");
             println!("  appends/s, signing + append in batches of 1,000:   {batch_rate:>9.0}");
             println!("  appends/s of presigned records, batches of 1,000:  {presigned_rate:>9.0}");
             println!("  durable single-record appends/s:                   {single_rate:>9.0}");
+            println!("  durable single-record appends/s, 8 writers:        {single_8:>9.0}");
             println!(
                 "  gateways signing, batches of 100: 1 writer {gateway_1:>7.0}/s, 8 writers {gateway_8:>7.0}/s ({:.2}x)",
                 gateway_8 / gateway_1
@@ -364,9 +421,11 @@ fn main() -> Res<()> {
                 "  presigned, batches of 1,000:      1 writer {presigned_1:>7.0}/s, 8 writers {presigned_8:>7.0}/s ({:.2}x)",
                 presigned_8 / presigned_1
             );
-            println!(
-                "  trace one pig in a {store_len}-record store: p50 {p50:.2} ms, p95 {p95:.2} ms ({per_trace} records each)"
-            );
+            if !no_trace {
+                println!(
+                    "  trace one pig in a {store_len}-record store: p50 {p50:.2} ms, p95 {p95:.2} ms ({per_trace} records each)"
+                );
+            }
         }
     }
     Ok(())
