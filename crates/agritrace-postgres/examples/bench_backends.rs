@@ -284,9 +284,7 @@ fn single_writers(b: &Backend, writers: u32, count: u32) -> Res<f64> {
                 .map_err(Into::into)
         })
         .collect::<Res<_>>()?;
-    let handles: Vec<AnyStore> = (0..writers)
-        .map(|_| b.open(&name))
-        .collect::<Res<_>>()?;
+    let handles: Vec<AnyStore> = (0..writers).map(|_| b.open(&name)).collect::<Res<_>>()?;
     let t = Instant::now();
     std::thread::scope(|scope| -> Res<()> {
         let spawned: Vec<_> = handles
