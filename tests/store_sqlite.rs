@@ -12,7 +12,6 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use agritrace::*;
@@ -87,24 +86,9 @@ fn shared_subjects() -> Vec<SubjectId> {
         .collect()
 }
 
-/// Runs this test binary as a child process in `mode`, on the store at `path`.
+/// A writer process on the store file at `path`.
 fn child(mode: &str, path: &std::path::Path, writer: u32) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_entry",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("AGRITRACE_CHILD", mode)
-        .env("AGRITRACE_STORE", path)
-        .env("AGRITRACE_WRITER", writer.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    child_process(mode, path.to_str().unwrap(), writer)
 }
 
 /// `ACK <id>` lines a child printed (a line cut short by a kill is ignored).
@@ -192,17 +176,6 @@ fn concurrent_processes_lose_nothing_and_never_fork() {
     let store = SqliteStore::open(&path).unwrap();
     suite::check_no_loss(&store, &shared_subjects(), acked);
     assert_eq!(store.len().unwrap(), 90);
-}
-
-/// A small deterministic generator for kill delays.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -291,3 +291,38 @@ pub fn lineage_set(k: &Keys) -> Vec<SignedRecord> {
     all.extend(pack_records);
     all
 }
+
+/// Runs this test binary again as a child process — its test `child_entry`, with
+/// `AGRITRACE_CHILD=mode`, `AGRITRACE_STORE=store` (a path or a URL) and
+/// `AGRITRACE_WRITER=writer` — with its stdout piped: the process tests' writers.
+pub fn child_process(mode: &str, store: &str, writer: u32) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_entry",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env("AGRITRACE_CHILD", mode)
+        .env("AGRITRACE_STORE", store)
+        .env("AGRITRACE_WRITER", writer.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A small deterministic generator (xorshift64) for the process tests' kill delays.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}

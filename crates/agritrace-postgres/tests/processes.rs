@@ -14,7 +14,6 @@ mod support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write as _};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use agritrace::*;
@@ -40,24 +39,9 @@ fn create(url: &str) -> PgStore {
     store
 }
 
-/// Runs this test binary as a child process in `mode`, on the store at `url`.
+/// A writer process on the store at `url`.
 fn child(mode: &str, url: &str, writer: u32) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_entry",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("AGRITRACE_CHILD", mode)
-        .env("AGRITRACE_STORE", url)
-        .env("AGRITRACE_WRITER", writer.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    child_process(mode, url, writer)
 }
 
 /// What a child printed: `ACK <id>` once an append returned, `TRY <first> <last>` before a
@@ -189,17 +173,6 @@ fn eight_writer_processes_lose_nothing_and_never_fork() {
     assert_eq!(store.len().unwrap(), 8 * (30 + 5 * 40));
     store.check_integrity().unwrap();
     verifies(&store);
-}
-
-/// A small deterministic generator for kill delays.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]
