@@ -77,7 +77,7 @@ impl PgStore {
         chunks: &mut Chunks<'_, '_>,
         known: usize,
     ) -> Result<Option<u64>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         let mut tx = client.transaction().map_err(pg_error)?;
         tx.query_one(&st.share_trust, &[]).map_err(pg_error)?;

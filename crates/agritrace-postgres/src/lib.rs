@@ -58,6 +58,8 @@ pub struct PgStore {
     policy: Policy,
     /// The server and database, without a password, for error messages.
     place: String,
+    /// How to connect again when the connection is lost.
+    config: Config,
 }
 
 /// A connection and its prepared statements.
@@ -275,7 +277,8 @@ impl PgStore {
     /// [`StoreError::Exists`] when the database already holds a store; a backend error when
     /// the server cannot be reached or refuses.
     pub fn create(url: &str, operator: &VerifierKey) -> Result<Self, StoreError> {
-        let (mut client, place) = connect(url)?;
+        let (config, place) = parse(url)?;
+        let mut client = dial(&config, &place)?;
         let version = schema_version(&mut client)?;
         if version.is_some() {
             return Err(StoreError::Exists(PathBuf::from(place)));
@@ -290,7 +293,7 @@ impl PgStore {
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
-        Self::ready(client, place)
+        Self::ready(client, place, config)
     }
 
     /// Opens the store in the database `url` names; never creates one. An older schema is
@@ -301,7 +304,8 @@ impl PgStore {
     /// when its schema is newer than this crate's; a backend error when the server cannot
     /// be reached or refuses.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let (mut client, place) = connect(url)?;
+        let (config, place) = parse(url)?;
+        let mut client = dial(&config, &place)?;
         match schema_version(&mut client)? {
             None => return Err(StoreError::NotFound(PathBuf::from(place))),
             Some(v) if v > schema::VERSION => {
@@ -317,7 +321,7 @@ impl PgStore {
             }
             Some(_) => {}
         }
-        Self::ready(client, place)
+        Self::ready(client, place, config)
     }
 
     /// This store, admitting records under `policy` instead of [`Policy::livestock`].
@@ -332,22 +336,32 @@ impl PgStore {
         &self.place
     }
 
-    fn ready(mut client: Client, place: String) -> Result<Self, StoreError> {
+    fn ready(mut client: Client, place: String, config: Config) -> Result<Self, StoreError> {
         let st = Statements::prepare(&mut client).map_err(backend)?;
         let store = Self {
             conn: Mutex::new(Conn { client, st }),
             history: RwLock::new(None),
             policy: Policy::livestock(),
             place,
+            config,
         };
         store.reload_trust()?;
         Ok(store)
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Conn> {
+    /// The connection, connected again first if the server closed it (a restart, a
+    /// failover, an administrator): the call that found it broken failed, the next one
+    /// reconnects.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
         // A panic while holding the lock cannot leave a transaction open (a dropped
         // `postgres::Transaction` rolls back), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if conn.client.is_closed() {
+            let mut client = dial(&self.config, &self.place)?;
+            let st = Statements::prepare(&mut client).map_err(backend)?;
+            *conn = Conn { client, st };
+        }
+        Ok(conn)
     }
 
     /// Reads the operator key and every trust statement, checking each again.
@@ -378,7 +392,7 @@ impl PgStore {
     }
 
     pub(crate) fn reload_trust(&self) -> Result<(), StoreError> {
-        let history = Self::read_history(&mut self.lock().client)?;
+        let history = Self::read_history(&mut self.lock()?.client)?;
         *self.history.write().unwrap_or_else(PoisonError::into_inner) = history;
         Ok(())
     }
@@ -397,16 +411,21 @@ impl PgStore {
     }
 }
 
-/// Connects, and makes sure commits are durable before they return.
-fn connect(url: &str) -> Result<(Client, String), StoreError> {
+/// A connection string's settings, and where it points without the password.
+fn parse(url: &str) -> Result<(Config, String), StoreError> {
     let config = Config::from_str(url).map_err(|e| StoreError::Backend {
         file: None,
         source: format!("not a PostgreSQL connection string: {e}").into(),
     })?;
     let place = place_of(&config);
+    Ok((config, place))
+}
+
+/// Connects, and makes sure commits are durable before they return.
+fn dial(config: &Config, place: &str) -> Result<Client, StoreError> {
     let mut client = config.connect(NoTls).map_err(|e| match backend(e) {
         StoreError::Backend { source, .. } => StoreError::Backend {
-            file: Some(PathBuf::from(&place)),
+            file: Some(PathBuf::from(place)),
             source,
         },
         other => other,
@@ -420,7 +439,7 @@ fn connect(url: &str) -> Result<(Client, String), StoreError> {
             .batch_execute("SET synchronous_commit = on")
             .map_err(backend)?;
     }
-    Ok((client, place))
+    Ok(client)
 }
 
 /// The store's schema version, or `None` when the database holds no store.
@@ -483,7 +502,7 @@ impl Store for PgStore {
     }
 
     fn tip(&self, subject: &SubjectId) -> Result<Option<ChainTip>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         read::tip_of(client, st, subject)
     }
@@ -513,12 +532,12 @@ impl Store for PgStore {
     }
 
     fn trust_history(&self) -> Result<TrustHistory, StoreError> {
-        Self::read_history(&mut self.lock().client)?.ok_or(StoreError::NoOperator)
+        Self::read_history(&mut self.lock()?.client)?.ok_or(StoreError::NoOperator)
     }
 
     fn apply_trust(&self, note: &str) -> Result<TrustStatement, StoreError> {
         let statement = {
-            let mut conn = self.lock();
+            let mut conn = self.lock()?;
             let mut tx = conn.client.transaction().map_err(backend)?;
             // The operator row's exclusive lock orders the statement with every append
             // (each holds it shared).

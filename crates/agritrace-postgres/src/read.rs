@@ -73,7 +73,7 @@ pub(crate) fn tip_of(
 
 impl PgStore {
     pub(crate) fn read_chain(&self, subject: &SubjectId) -> Result<Vec<SignedRecord>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         client
             .query(&st.chain, &[&subject.to_string()])
@@ -97,7 +97,7 @@ impl PgStore {
         &self,
         id: &RecordId,
     ) -> Result<Option<(u64, SignedRecord)>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         client
             .query_opt(&st.get, &[&id.as_bytes().as_slice()])
@@ -111,7 +111,7 @@ impl PgStore {
         from: u64,
         limit: usize,
     ) -> Result<Vec<(u64, SignedRecord)>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         client
@@ -123,14 +123,14 @@ impl PgStore {
     }
 
     pub(crate) fn read_len(&self) -> Result<u64, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         let row = client.query_one(&st.head, &[]).map_err(backend)?;
         position(col(&row, 0)?)
     }
 
     pub(crate) fn read_subjects(&self) -> Result<Vec<SubjectId>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let rows = conn
             .client
             .query("SELECT subject FROM tips", &[])
@@ -142,7 +142,7 @@ impl PgStore {
     }
 
     pub(crate) fn read_children_count(&self, subject: &SubjectId) -> Result<u64, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         let n: Option<i64> = client
             .query_opt(&st.children_count, &[&subject.to_string()])
@@ -159,7 +159,7 @@ impl PgStore {
         down: bool,
         subject: &SubjectId,
     ) -> Result<Vec<LineageEdge>, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let Conn { client, st } = &mut *conn;
         let stmt = if down { &st.children } else { &st.parents };
         client
@@ -215,7 +215,7 @@ impl PgStore {
             ),
         ];
         {
-            let mut conn = self.lock();
+            let mut conn = self.lock()?;
             for (what, sql) in checks {
                 let row = conn.client.query_one(sql, &[]).map_err(backend)?;
                 let bad: i64 = col(&row, 0)?;
@@ -240,7 +240,7 @@ impl PgStore {
                 refs += i64::try_from(body.event().lineage().len()).unwrap_or(i64::MAX);
             }
         }
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let row = conn
             .client
             .query_one("SELECT COUNT(*) FROM lineage", &[])

@@ -153,3 +153,42 @@ fn traces_match_sqlite() {
     }
     pg.check_integrity().unwrap();
 }
+
+/// A connection the server ends (a restart, a failover, an administrator) is made again:
+/// the call that finds it broken fails with the server's reason, the next one reconnects.
+#[test]
+fn a_lost_connection_is_made_again() {
+    let Some(url) = support::fresh_db("reconnect") else {
+        return;
+    };
+    let store = PgStore::create(&url, operator().verifier()).unwrap();
+    grant_all(&store, &keys());
+    let set = lineage_set(&keys());
+    store.append_batch(&set[..10]).unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let ended: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ended, 1);
+    let mut failures = 0;
+    let len = loop {
+        match store.len() {
+            Ok(n) => break n,
+            Err(e) => {
+                assert!(e.to_string().contains("PostgreSQL"), "{e}");
+                failures += 1;
+                assert!(failures < 50, "no reconnection: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    };
+    assert_eq!(len, 10);
+    store.append_batch(&set[10..]).unwrap();
+    assert_eq!(store.len().unwrap(), 24);
+    store.check_integrity().unwrap();
+}
