@@ -81,13 +81,14 @@ impl PgStore {
         let Conn { client, st } = &mut *conn;
         let mut tx = client.transaction().map_err(pg_error)?;
         tx.query_one(&st.share_trust, &[]).map_err(pg_error)?;
-        let stored: i64 = col(&tx.query_one(&st.trust_count, &[]).map_err(pg_error)?, 0)?;
+        let row = tx.query_one(&st.trust_count, &[]).map_err(pg_error)?;
+        let stored: i64 = col(&row, 0)?;
         if usize::try_from(stored).ok() != Some(known) {
             return Ok(None); // the transaction rolls back as it drops
         }
         // Where the batch would start if no one else writes: used only to name a record
         // placed earlier in this batch when the same record comes again.
-        let base = position(col(&tx.query_one(&st.head, &[]).map_err(pg_error)?, 0)?)?;
+        let base = position(col(&row, 1)?)?;
         let mut batch = Batch::new(&mut tx, st, base);
         let mut index = 0;
         let mut k = 0;

@@ -83,6 +83,8 @@ pub(crate) struct Statements {
     pub(crate) children_count: Statement,
     pub(crate) head: Statement,
     pub(crate) share_trust: Statement,
+    /// The trust statements stored, and the log head (read in the statement after the
+    /// trust lock is held, so the count is the one that lock protects).
     pub(crate) trust_count: Statement,
     pub(crate) insert_records: Statement,
     pub(crate) insert_lineage: Statement,
@@ -138,7 +140,9 @@ impl Statements {
             children_count: c.prepare("SELECT children FROM tips WHERE subject = $1")?,
             head: c.prepare("SELECT next_pos FROM head WHERE one = 1")?,
             share_trust: c.prepare("SELECT value FROM meta WHERE key = 'operator' FOR SHARE")?,
-            trust_count: c.prepare("SELECT COUNT(*) FROM trust")?,
+            trust_count: c.prepare(
+                "SELECT (SELECT COUNT(*) FROM trust), (SELECT next_pos FROM head WHERE one = 1)",
+            )?,
             insert_records: c.prepare(
                 "INSERT INTO records (id, subject, seq, time, ends, body, sig)
                  SELECT * FROM unnest($1::BYTEA[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[],
