@@ -8,10 +8,13 @@
 //! would accept it there and then, under the trust statements stored with it). Admission
 //! is the core crate's ([`agritrace::store::backend`]); this crate stores rows.
 //!
-//! - **One writer at a time, many readers.** Every write transaction locks the one `head`
-//!   row (`SELECT … FOR UPDATE`), which hands out log positions; reads never wait for it.
-//!   Signatures are checked before the lock is taken, a chunk ahead of the thread placing
-//!   rows, so the lock is held for the SQL only.
+//! - **Writers in parallel, numbered in one place.** A writer locks the `tips` rows of the
+//!   subjects it appends to (compare-and-append per subject) and writes its records; only
+//!   its last statement takes the one global lock, the `head` row, to give the records
+//!   their log positions, and holds it through `COMMIT`. Positions are therefore gap-free
+//!   and in commit order. Signatures are checked before any lock, a chunk ahead of the
+//!   thread writing rows. Readers never wait. A writer that races another on a new
+//!   subject, or deadlocks with one on two subjects, rolls back and places its batch again.
 //! - **Durable when acknowledged.** An append returns after `COMMIT` returned, which under
 //!   `synchronous_commit = on` (forced on if a session default turned it `off`) means the
 //!   commit record is flushed — and, with `synchronous_standby_names` set, on a standby too.
@@ -48,7 +51,7 @@ use postgres::{Client, Config, NoTls, Statement};
 /// A [`Store`] in a PostgreSQL database (or a PostgreSQL-compatible one).
 ///
 /// Give it a database (or schema) of its own: its tables have plain names (`records`,
-/// `lineage`, `tips`, `trust`, `meta`, `head`, `schema_version`). One `PgStore` holds one
+/// `log`, `lineage`, `tips`, `trust`, `meta`, `head`, `schema_version`). One `PgStore` holds one
 /// connection, used by one call at a time; open one per thread or process that should
 /// write or read in parallel.
 pub struct PgStore {
