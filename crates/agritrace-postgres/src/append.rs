@@ -117,8 +117,10 @@ struct Batch<'a, 't, 'r> {
     st: &'a Statements,
     /// The provisional log position of the next record (see `PgStore::place_once`).
     next: u64,
-    /// The IDs placed, in order: numbered by the last statement.
+    /// The IDs placed, in order: the records' key, and numbered by the last statement.
     ids: Vec<Vec<u8>>,
+    /// How many of `ids` have had their rows sent.
+    sent: usize,
     /// Tips read or set in this batch, each marked when newer than its row.
     tips: HashMap<SubjectId, (Option<ChainTip>, bool)>,
     /// Records looked up (`None`: not stored) or placed in this batch.
@@ -132,10 +134,10 @@ struct Batch<'a, 't, 'r> {
     seen: HashSet<(RecordId, RecordId)>,
 }
 
-/// The records table's columns, one entry per placed record.
+/// The records table's columns but the ID (`Batch::ids`), one entry per record placed
+/// since the rows were last sent.
 #[derive(Default)]
 struct Rows<'r> {
-    id: Vec<Vec<u8>>,
     subject: Vec<String>,
     seq: Vec<i64>,
     time: Vec<i64>,
@@ -171,6 +173,7 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
             st,
             next: first,
             ids: Vec::new(),
+            sent: 0,
             tips: HashMap::new(),
             known: HashMap::new(),
             placed: HashMap::new(),
@@ -255,7 +258,6 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
         }
         self.ids.push(id.as_bytes().to_vec());
         let rows = &mut self.rows;
-        rows.id.push(id.as_bytes().to_vec());
         rows.subject.push(text);
         rows.seq.push(i64::try_from(body.seq()).unwrap_or(i64::MAX));
         rows.time.push(body.time().as_millis());
@@ -270,14 +272,15 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
 
     /// Writes the records and lineage edges placed since the last call.
     fn write_rows(&mut self) -> Result<(), StoreError> {
-        if self.rows.id.is_empty() {
+        let ids = self.ids.get(self.sent..).unwrap_or_default();
+        if ids.is_empty() {
             return Ok(());
         }
         let r = &self.rows;
         self.tx
             .execute(
                 &self.st.insert_records,
-                &[&r.id, &r.subject, &r.seq, &r.time, &r.ends, &r.body, &r.sig],
+                &[&ids, &r.subject, &r.seq, &r.time, &r.ends, &r.body, &r.sig],
             )
             .map_err(pg_error)?;
         let e = &self.edges;
@@ -295,6 +298,7 @@ impl<'a, 't, 'r> Batch<'a, 't, 'r> {
                 )
                 .map_err(pg_error)?;
         }
+        self.sent = self.ids.len();
         self.rows = Rows::default();
         self.edges = Edges::default();
         Ok(())

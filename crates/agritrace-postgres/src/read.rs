@@ -34,15 +34,22 @@ pub(crate) fn position(pos: i64) -> Result<u64, StoreError> {
 /// A `(pos, body, sig)` row as a record and its position.
 fn signed(row: &Row) -> Result<(u64, SignedRecord), StoreError> {
     let pos: i64 = col(row, 0)?;
-    let body: Vec<u8> = col(row, 1)?;
-    let sig: &[u8] = col(row, 2)?;
-    let sig = <[u8; SIGNATURE_LEN]>::try_from(sig).map_err(|_| {
-        StoreError::Corrupt(format!(
-            "record at log position {pos}: signature of {} bytes",
-            sig.len()
-        ))
-    })?;
-    Ok((position(pos)?, SignedRecord::from_parts(body, sig)))
+    let record = record_at(row, 1, format_args!("record at log position {pos}"))?;
+    Ok((position(pos)?, record))
+}
+
+/// The `(body, sig)` columns of `row` from `at` on, as a record; `what` names it in the
+/// error when the signature is not 64 bytes.
+fn record_at(
+    row: &Row,
+    at: usize,
+    what: std::fmt::Arguments<'_>,
+) -> Result<SignedRecord, StoreError> {
+    let body: Vec<u8> = col(row, at)?;
+    let sig: &[u8] = col(row, at + 1)?;
+    let sig = <[u8; SIGNATURE_LEN]>::try_from(sig)
+        .map_err(|_| StoreError::Corrupt(format!("{what}: signature of {} bytes", sig.len())))?;
+    Ok(SignedRecord::from_parts(body, sig))
 }
 
 /// A `(seq, id, time, ends)` tips row.
@@ -79,17 +86,7 @@ impl PgStore {
             .query(&st.chain, &[&subject.to_string()])
             .map_err(backend)?
             .iter()
-            .map(|row| {
-                let body: Vec<u8> = col(row, 0)?;
-                let sig: &[u8] = col(row, 1)?;
-                let sig = <[u8; SIGNATURE_LEN]>::try_from(sig).map_err(|_| {
-                    StoreError::Corrupt(format!(
-                        "a record of {subject}: signature of {} bytes",
-                        sig.len()
-                    ))
-                })?;
-                Ok(SignedRecord::from_parts(body, sig))
-            })
+            .map(|row| record_at(row, 0, format_args!("a record of {subject}")))
             .collect()
     }
 
