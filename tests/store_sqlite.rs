@@ -104,14 +104,9 @@ fn acks(out: impl std::io::Read) -> Vec<RecordId> {
 #[test]
 #[ignore = "run by the process tests as a child process"]
 fn child_entry() {
-    let (Ok(mode), Ok(path), Ok(w)) = (
-        std::env::var("AGRITRACE_CHILD"),
-        std::env::var("AGRITRACE_STORE"),
-        std::env::var("AGRITRACE_WRITER"),
-    ) else {
+    let Some((mode, path, w)) = child_args() else {
         return;
     };
-    let w: u32 = w.parse().unwrap();
     let store = SqliteStore::open(&path).unwrap();
     let k = keys();
     let subjects = shared_subjects();

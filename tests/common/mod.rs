@@ -314,6 +314,15 @@ pub fn child_process(mode: &str, store: &str, writer: u32) -> std::process::Chil
         .unwrap()
 }
 
+/// What [`child_process`] gave the child: its mode, store and writer number (`None` when
+/// the test binary runs as an ordinary test).
+pub fn child_args() -> Option<(String, String, u32)> {
+    let mode = std::env::var("AGRITRACE_CHILD").ok()?;
+    let store = std::env::var("AGRITRACE_STORE").ok()?;
+    let writer = std::env::var("AGRITRACE_WRITER").ok()?.parse().unwrap();
+    Some((mode, store, writer))
+}
+
 /// A small deterministic generator (xorshift64) for the process tests' kill delays.
 pub struct XorShift(pub u64);
 

@@ -107,14 +107,9 @@ fn batches(store: &PgStore, subject: &SubjectId, n: u32, size: i64, tag: u32) {
 #[test]
 #[ignore = "run by the process tests as a child process"]
 fn child_entry() {
-    let (Ok(mode), Ok(url), Ok(w)) = (
-        std::env::var("AGRITRACE_CHILD"),
-        std::env::var("AGRITRACE_STORE"),
-        std::env::var("AGRITRACE_WRITER"),
-    ) else {
+    let Some((mode, url, w)) = child_args() else {
         return;
     };
-    let w: u32 = w.parse().unwrap();
     let store = PgStore::open(&url).unwrap();
     let k = keys();
     match mode.as_str() {
